@@ -1,0 +1,132 @@
+"""Metrics (Prometheus) and structured access logs; program source is never logged by default."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("gradstage.access")
+
+
+class Metrics:
+    """Every metric the server exports, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gradstage_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gradstage_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.traces = Counter(
+            "gradstage_traces_total",
+            "Trace requests by outcome (ok, error, a limit code) and whether cached",
+            ["outcome", "cached"],
+            registry=self.registry,
+        )
+        self.queue = Gauge(
+            "gradstage_queue_depth", "Programs waiting or running", registry=self.registry
+        )
+        self.rejected = Counter(
+            "gradstage_rejected_total",
+            "Trace requests refused before running",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def watch_sandbox(self, stats: Any) -> None:
+        """Export the sandbox's own counters (kills by reason, workers started)."""
+        self.registry.register(_SandboxCollector(stats))
+
+
+class _SandboxCollector(Collector):
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+
+    def collect(self) -> Any:
+        stats: dict[str, int] = self.stats()
+        kills = CounterMetricFamily(
+            "gradstage_sandbox_kills", "Programs stopped by the sandbox", labels=["reason"]
+        )
+        for key, value in stats.items():
+            if key.startswith("kill_"):
+                kills.add_metric([key.removeprefix("kill_")], value)
+        yield kills
+        outcomes = CounterMetricFamily(
+            "gradstage_sandbox_runs", "Sandbox runs by outcome", labels=["outcome"]
+        )
+        for key, value in stats.items():
+            if key.startswith("outcome_"):
+                outcomes.add_metric([key.removeprefix("outcome_")], value)
+        yield outcomes
+        yield GaugeMetricFamily(
+            "gradstage_sandbox_running", "Programs running now", value=stats.get("running", 0)
+        )
+        yield CounterMetricFamily(
+            "gradstage_sandbox_workers_started",
+            "Fork servers started",
+            value=stats.get("workers_started", 0),
+        )
+
+
+def route_of(scope: Scope) -> str:
+    """The route template (``/api/lessons/{lesson_id}``), not the raw path, to bound labels."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class Observe:
+    """Counts, times and logs every request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = route_of(scope)
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(elapsed)
+            access_log.info(
+                json.dumps(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round(elapsed * 1000, 1),
+                        "client": (scope.get("client") or ("-", 0))[0],
+                        **scope.get("state", {}).get("log_extra", {}),
+                    }
+                )
+            )

@@ -1,0 +1,147 @@
+"""Turning what came back from a worker into a Trace the server can trust.
+
+Everything from the worker is untrusted: the Trace is parsed against the schema with size caps,
+and anything else (a kill, a crash, a forged or oversized result) becomes a Trace whose
+``error`` says plainly what happened, with whatever the program printed before.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gradstage.limits import Limits
+from gradstage.schema import SCHEMA_VERSION, ErrorEvent, Meta, PrintEvent, Trace, TraceError
+
+REASONS: dict[str, tuple[str, str]] = {
+    "time_limit": (
+        "TimeLimitExceeded",
+        "The program ran longer than it is allowed ({limit}). Look for a loop that never ends, "
+        "or use fewer iterations.",
+    ),
+    "memory_limit": (
+        "MemoryLimitExceeded",
+        "The program asked for more memory than it is allowed ({limit}). Use smaller tensors.",
+    ),
+    "output_limit": (
+        "OutputLimitExceeded",
+        "The program printed more than {limit}; it was stopped there. Print less (for "
+        "example only every 100th iteration).",
+    ),
+    "trace_too_large": (
+        "TraceTooLarge",
+        "The program made a trace larger than {limit}. Use fewer or smaller tensors.",
+    ),
+    "crash": (
+        "WorkerCrashed",
+        "The program stopped abruptly (a crash, or it ended the process itself) before it "
+        "finished, so only its printed output is shown.",
+    ),
+    "forbidden": (
+        "ForbiddenError",
+        "The program tried something that is not available here (files, processes, the "
+        "network). Programs run in a sandbox with torch, math and random.",
+    ),
+    "invalid_result": (
+        "InvalidResult",
+        "The worker sent back something that is not a valid trace, so it was discarded.",
+    ),
+    "source_too_large": (
+        "SourceTooLarge",
+        "The program is longer than allowed ({limit}).",
+    ),
+    "unavailable": (
+        "SandboxUnavailable",
+        "No sandbox worker is available right now. Please try again in a moment.",
+    ),
+}
+
+
+def _size(n: float) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MiB"
+
+
+def limit_text(code: str, limits: Limits) -> str:
+    """The limit that applies to ``code``, in words."""
+    return {
+        "time_limit": f"{limits.cpu_seconds:g} s of CPU, {limits.wall_seconds:g} s in all",
+        "memory_limit": _size(limits.memory_bytes),
+        "output_limit": _size(limits.stdout_bytes),
+        "trace_too_large": _size(limits.trace_bytes),
+        "source_too_large": _size(limits.source_bytes),
+    }.get(code, "")
+
+
+def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None = None) -> Trace:
+    """A Trace that only says why the program did not finish, and what it printed."""
+    type_name, template = REASONS[code]
+    explanation = template.format(limit=limit_text(code, limits))
+    error = TraceError(
+        type=type_name,
+        message=message or explanation.split(". ")[0] + ".",
+        explanation=explanation,
+        code=code,
+    )
+    events: list[PrintEvent | ErrorEvent] = []
+    if stdout:
+        events.append(PrintEvent(seq=0, text=stdout))
+    events.append(
+        ErrorEvent(
+            seq=len(events),
+            type=error.type,
+            message=error.message,
+            explanation=error.explanation,
+        )
+    )
+    return Trace(
+        schema_version=SCHEMA_VERSION,
+        stdout=stdout,
+        error=error,
+        tensors=[],
+        nodes=[],
+        edges=[],
+        events=list(events),
+        meta=Meta(),
+    )
+
+
+def classify_program_error(trace: Trace) -> Trace:
+    """Give a ``code`` to learner errors that really are limits or refusals."""
+    err = trace.error
+    if err is None or err.code is not None:
+        return trace
+    text = err.message
+    code = None
+    if err.type == "MemoryError" or "can't allocate memory" in text or "not enough memory" in text:
+        code = "memory_limit"
+    elif (
+        "not permitted" in text
+        or "Permission denied" in text
+        or (err.type == "FileNotFoundError" and "No such file" in text)
+    ):
+        code = "forbidden"
+    if code is None:
+        return trace
+    explanation = REASONS[code][1].format(limit="")
+    if code == "forbidden" and ("No such file" in text or "Permission denied" in text):
+        explanation = "Reading and writing files is not available here. " + explanation
+    trace.error = msgspec.structs.replace(err, code=code, explanation=explanation)
+    return trace
+
+
+def validate(data: bytes, limits: Limits) -> Trace:
+    """Parse a worker's result; raises ``ValueError`` if it is not a Trace within the caps."""
+    if len(data) > limits.trace_bytes:
+        raise ValueError("trace too large")
+    try:
+        trace = msgspec.json.decode(data, type=Trace)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from exc
+    if trace.schema_version != SCHEMA_VERSION:
+        raise ValueError("wrong schema version")
+    if len(trace.nodes) > limits.max_nodes or len(trace.tensors) > limits.max_tensors:
+        raise ValueError("too many nodes or tensors")
+    if len(trace.events) > limits.max_events + 16:
+        raise ValueError("too many events")
+    if len(trace.stdout.encode()) > limits.stdout_bytes + 4:
+        raise ValueError("too much output")
+    return trace

@@ -1,0 +1,304 @@
+"""Backward capture: hooks on every Node a ``backward()`` call will run, removed afterwards.
+
+The engine calls a Node's pre-hook with the gradients flowing into it (w.r.t. its outputs) and
+its post-hook with those and the gradients it sends on (w.r.t. its inputs): exactly the
+vector-Jacobian product the page shows at each node, in the engine's real order.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from gradstage.tracer.explain import NAN_EXPLANATION
+from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
+from gradstage.tracer.values import Snapshot, is_finite, snap
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, torch.Tensor):
+        return [value]
+    return list(value)
+
+
+def _bind(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments by name."""
+    bound = inspect.signature(func).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _reachable(roots: list[Any]) -> list[Any]:
+    seen: set[int] = set()
+    order: list[Any] = []
+    stack = [r for r in roots if r is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        for fn, _ in node.next_functions:
+            if fn is not None and id(fn) not in seen:
+                stack.append(fn)
+    return order
+
+
+def run_backward(
+    rec: Recorder, func: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Run a ``backward()`` / ``autograd.grad`` call with every Node hooked, then unhook."""
+    line, _ = rec.user_frame()
+    a = _bind(func, args, kwargs)
+    if "self" in a:  # Tensor.backward(self, gradient, retain_graph, create_graph, inputs)
+        roots, grads = [a["self"]], _as_list(a.get("gradient"))
+        api = "backward"
+    elif name == "grad":
+        roots, grads = _as_list(a["outputs"]), _as_list(a.get("grad_outputs"))
+        api = "grad"
+    else:
+        roots, grads = _as_list(a["tensors"]), _as_list(a.get("grad_tensors"))
+        api = "backward"
+    create_graph = bool(a.get("create_graph"))
+    retain_graph = (
+        bool(a.get("retain_graph")) if a.get("retain_graph") is not None else create_graph
+    )
+    inputs = _as_list(a.get("inputs"))
+
+    rec.backward_count += 1
+    bid = f"b{rec.backward_count}"
+    if rec.light:
+        _record_losses(rec, roots, None, line)
+        rec.emit("backward", line=line, id=bid)  # only counted: this iteration is skipped
+        return _run_light(rec, func, args, kwargs, bid, line)
+    root_recs = [rec.tensor(t) for t in roots if isinstance(t, torch.Tensor)]
+    with torch._C.DisableTorchFunction():
+        root_fns = [t.grad_fn for t in roots if isinstance(t, torch.Tensor)]
+    root_nodes = [rec.registry.node(fn) if fn is not None else None for fn in root_fns]
+    implicit = not grads or all(g is None for g in grads)
+    seeds: list[Snapshot | None] = []
+    for i, t in enumerate(roots):
+        g = grads[i] if i < len(grads) else None
+        if g is not None:
+            seeds.append(snap(g))
+        elif isinstance(t, torch.Tensor) and t.numel() == 1:
+            with torch._C.DisableTorchFunction():
+                seeds.append(snap(torch.ones_like(t)))
+    rec.emit(
+        "backward",
+        line=line,
+        id=bid,
+        api=api,
+        roots=[r.id for r in root_recs],
+        root_nodes=root_nodes,
+        seeds=seeds,
+        implicit_seed=implicit,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        inputs=[rec.tensor(t).id for t in inputs if isinstance(t, torch.Tensor)],
+    )
+    _record_losses(rec, roots, root_recs, line)
+    handles = _hook_graph(rec, bid, [fn for fn in root_fns if fn is not None], line)
+    rec.current_backward = bid
+    rec.grad_cache.clear()
+    try:
+        result = func(*args, **kwargs)
+    finally:
+        rec.current_backward = None
+        rec.grad_cache.clear()
+        for h in handles:
+            h.remove()
+    results = _as_list(result) if api == "grad" else []
+    for r in results:
+        if isinstance(r, torch.Tensor):
+            gr = rec.tensor(r, line=line)
+            if r.grad_fn is not None:
+                gr.kind = "grad"
+    rec.emit(
+        "backward_end",
+        line=line,
+        backward=bid,
+        freed=not retain_graph,
+        grads=[snap(r) for r in results],
+    )
+    rec.running_node = None
+    return result
+
+
+def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | None) -> None:
+    """A scalar root's value goes to the loss curve, in every iteration."""
+    for i, t in enumerate(roots):
+        if isinstance(t, torch.Tensor) and t.numel() == 1 and t.is_floating_point():
+            if root_recs is not None:
+                name = root_recs[i].name
+            else:
+                known = rec.registry.known(t)
+                name = known.name if known is not None else None
+            with torch._C.DisableTorchFunction():
+                rec.record_loss(name or "loss", float(t.detach().reshape(())), line)
+
+
+def _run_light(
+    rec: Recorder,
+    func: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    bid: str,
+    line: int | None,
+) -> Any:
+    """Backward in an iteration whose detail is not kept: no hooks, but watch for NaN/inf."""
+    result = func(*args, **kwargs)
+    with torch._C.DisableTorchFunction():
+        leaves = [p for p in rec.registry.params if p.grad is not None]
+        leaves += [t for t in rec.leaves() if t.grad is not None]
+        if any(not is_finite(t.grad) for t in leaves):
+            rec.leave_light()  # the next backward is recorded node by node
+    rec.emit("backward_end", line=line, backward=bid, freed=True, grads=[])
+    return result
+
+
+def _hook_graph(rec: Recorder, bid: str, roots: list[Any], line: int | None) -> list[Any]:
+    handles: list[Any] = []
+    for node in _reachable(roots):
+        nid = rec.registry.node(node)
+        state: dict[str, Any] = {}
+        handles.append(node.register_prehook(_pre_hook(rec, node, nid, state)))
+        handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, state)))
+    return handles
+
+
+def _pre_hook(rec: Recorder, node: Any, nid: str, state: dict[str, Any]) -> Callable[..., None]:
+    is_acc = type(node).__name__ == "AccumulateGrad"
+
+    def hook(grad_outputs: Any) -> None:
+        rec.running_node = nid
+        if is_acc:
+            with torch._C.DisableTorchFunction():
+                state["before"] = _snap_grad(rec, node.variable.grad)
+        return None
+
+    return hook
+
+
+def _post_hook(
+    rec: Recorder, bid: str, node: Any, nid: str, line: int | None, pre_state: dict[str, Any]
+) -> Callable[..., None]:
+    is_acc = type(node).__name__ == "AccumulateGrad"
+
+    def hook(grad_inputs: Any, grad_outputs: Any) -> None:
+        for ref in rec.retained:
+            t = ref()
+            if t is not None and t.grad_fn is node:
+                tr = rec.tensor(t)
+                rec.emit("retain_grad", line=line, backward=bid, tensor=tr.id, grad=snap(t.grad))
+                tr.last_grad = snap(t.grad)
+                tr.has_grad = True
+        outs = [_snap_grad(rec, g) for g in grad_outputs]
+        ins = [_snap_grad(rec, g) for g in grad_inputs]
+        rec.emit("node", line=line, backward=bid, node=nid, grad_outputs=outs, grad_inputs=ins)
+        if is_acc:
+            var = node.variable
+            vr = rec.tensor(var)
+            before = pre_state.get("before")
+            after: Snapshot | None
+            if before is None and outs and outs[0] is not None:
+                after = outs[0]  # an empty .grad takes the incoming gradient as it is
+            else:
+                with torch._C.DisableTorchFunction():
+                    after = _snap_grad(rec, var.grad)
+            rec.emit(
+                "accumulate",
+                line=line,
+                backward=bid,
+                tensor=vr.id,
+                node=nid,
+                before=before,
+                delta=outs[0] if outs else None,
+                after=after,
+            )
+            vr.last_grad = after
+            vr.has_grad = True
+            with torch._C.DisableTorchFunction():
+                if var.grad is not None:
+                    rec.grad_owner[var.grad] = var
+        _check_backward_anomaly(rec, bid, nid, ins, outs, grad_inputs, line)
+        return None
+
+    return hook
+
+
+def _snap_grad(rec: Recorder, g: Any) -> Snapshot | None:
+    """Snapshot a gradient once: a Node's outgoing gradient is the next Node's incoming one."""
+    if not isinstance(g, torch.Tensor):
+        return None
+    key = (id(g), g._version)
+    hit = rec.grad_cache.get(key)
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    s = snap(g)
+    rec.grad_cache[key] = (g, s)
+    return s
+
+
+def _check_backward_anomaly(
+    rec: Recorder,
+    bid: str,
+    nid: str,
+    ins: list[Snapshot | None],
+    outs: list[Snapshot | None],
+    grad_inputs: Any,
+    line: int | None,
+) -> None:
+    """The first Node of this backward that turns finite gradients into NaN or inf."""
+    if rec.backward_anomalies:
+        return  # only the first, as anomaly detection would stop there
+    if all(s is None or s.finite() for s in ins):
+        return
+    if all(s is None or s.finite() for s in outs):
+        rec.backward_anomalies.add(bid)
+        node = rec.registry.nodes[nid]
+        bad = [g for g in grad_inputs if isinstance(g, torch.Tensor) and not is_finite(g)]
+        with torch._C.DisableTorchFunction():
+            what = "nan" if any(bool(torch.isnan(g).any()) for g in bad) else "inf"
+        rec.emit(
+            "anomaly",
+            line=node.line or line,
+            phase="backward",
+            node=nid,
+            backward=bid,
+            what=what,
+            explanation=NAN_EXPLANATION["backward"],
+        )
+
+
+def wrap_user_hook(
+    rec: Recorder, owner: torch.Tensor, hook: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """Wrap a program's tensor hook so that each call is recorded."""
+    owner_rec = rec.tensor(owner)
+    hook_name = getattr(hook, "__name__", "hook")
+    code = getattr(hook, "__code__", None)
+    hook_line = (
+        code.co_firstlineno if code is not None and code.co_filename == PROGRAM_FILE else None
+    )
+
+    def recorded(grad: Any) -> Any:
+        result = hook(grad)
+        rec.emit(
+            "hook",
+            line=hook_line,
+            backward=rec.current_backward,
+            tensor=owner_rec.id,
+            hook=hook_name,
+            grad=snap(grad),
+            result=snap(result) if result is not None else None,
+            changed=result is not None,
+        )
+        return result
+
+    return recorded

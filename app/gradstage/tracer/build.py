@@ -1,0 +1,248 @@
+"""Turn what the recorder collected into the schema's Trace."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+import torch
+
+from gradstage import schema as s
+from gradstage.tracer.graph import TensorRec
+from gradstage.tracer.recorder import Recorder
+from gradstage.tracer.timeline import Ev, is_skip, skip_fields
+from gradstage.tracer.values import Snapshot, snap
+
+_EVENT_TYPES: dict[str, type[Any]] = {
+    "op": s.OpEvent,
+    "backward": s.BackwardEvent,
+    "node": s.NodeEvent,
+    "accumulate": s.AccumulateEvent,
+    "retain_grad": s.RetainGradEvent,
+    "hook": s.HookEvent,
+    "backward_end": s.BackwardEndEvent,
+    "zero_grad": s.ZeroGradEvent,
+    "grad_set": s.GradSetEvent,
+    "update": s.UpdateEvent,
+    "optimizer": s.OptimizerEvent,
+    "clip": s.ClipEvent,
+    "print": s.PrintEvent,
+    "plot": s.PlotEvent,
+    "warning": s.WarningEvent,
+    "anomaly": s.AnomalyEvent,
+    "iteration": s.IterationEvent,
+    "skipped": s.SkippedEvent,
+    "error": s.ErrorEvent,
+}
+
+
+def _convert(v: Any) -> Any:
+    if isinstance(v, Snapshot):
+        return v.value()
+    if isinstance(v, list):
+        return [_convert(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _convert(x) for k, x in v.items()}
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return "nan" if v != v else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def _number(v: Any) -> Any:
+    """Numbers in fields typed as floats are floats (so a Trace survives a JSON round trip)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return _convert(v)
+    return _convert(float(v))
+
+
+def _event(seq: int, ev: Ev) -> Any:
+    fields = {k: _convert(v) for k, v in ev.fields.items()}
+    if ev.kind == "optimizer":
+        fields["params"] = [s.ParamStep(**p) for p in fields["params"]]
+    return _EVENT_TYPES[ev.kind](seq=seq, line=ev.line, iteration=ev.iteration, **fields)
+
+
+def _final_grad(rec: TensorRec) -> Snapshot | None:
+    t = rec.live() if rec.live is not None else None
+    if t is not None and t.is_leaf:
+        with torch._C.DisableTorchFunction():
+            return snap(t.grad)
+    return rec.last_grad
+
+
+def build_trace(
+    rec: Recorder,
+    stdout: str,
+    error: dict[str, Any] | None,
+    started: float,
+    source: str,
+    stdout_dropped: int,
+) -> Trace:
+    """Assemble the Trace: events numbered in order, tables of tensors and Nodes, edges."""
+    items = rec.timeline.finish()
+    events: list[Any] = []
+    index_of: dict[int, int] = {}
+    for item in items:
+        seq = len(events)
+        if is_skip(item):
+            events.append(s.SkippedEvent(seq=seq, **skip_fields(item)))
+            continue
+        assert isinstance(item, Ev)
+        index_of[id(item)] = seq
+        events.append(_event(seq, item))
+    trace_error = None
+    if error is not None:
+        node = error.pop("node", None)
+        trace_error = s.TraceError(**error)
+        events.append(
+            s.ErrorEvent(
+                seq=len(events),
+                line=trace_error.line,
+                type=trace_error.type,
+                message=trace_error.message,
+                explanation=trace_error.explanation,
+                node=node,
+            )
+        )
+
+    limits = rec.limits
+    registry = rec.registry
+    for t in registry.tensors.values():
+        if t.name is None and t.live is not None:
+            obj = t.live()
+            if obj is not None and id(obj) in registry.param_names:
+                t.name = registry.param_names[id(obj)]
+    tensors = []
+    for t in list(registry.tensors.values())[: limits.max_tensors]:
+        grad = _final_grad(t)
+        tensors.append(
+            s.TensorInfo(
+                id=t.id,
+                shape=t.shape,
+                dtype=t.dtype,
+                kind=t.kind,  # type: ignore[arg-type]
+                requires_grad=t.requires_grad,
+                is_leaf=t.is_leaf,
+                retains_grad=t.retains_grad,
+                name=t.name,
+                module=t.module,
+                line=t.line,
+                grad_fn=t.grad_fn,
+                output_nr=t.output_nr,
+                value=t.value.value() if t.value else None,
+                grad=grad.value() if grad else None,
+                cut=t.cut,  # type: ignore[arg-type]
+                cut_from=t.cut_from,
+                first_event=index_of.get(id(t.first_event)) if t.first_event else None,
+            )
+        )
+    nodes = []
+    edges: list[s.Edge] = []
+    for n in list(registry.nodes.values())[: limits.max_nodes]:
+        nodes.append(
+            s.Node(
+                id=n.id,
+                name=n.name,
+                kind=n.kind,  # type: ignore[arg-type]
+                label=n.label,
+                next=[s.NextFunction(node=a, input_nr=b) for a, b in n.next],
+                op=n.op,
+                rule=n.rule,
+                line=n.line,
+                inputs=n.inputs,
+                outputs=n.outputs,
+                variable=n.variable,
+                saved=[
+                    s.SavedTensor(
+                        name=name,
+                        tensor=tid,
+                        value=snapshot.value() if snapshot else None,
+                        scalar=_number(scalar) if scalar is not None else None,
+                    )
+                    for name, tid, snapshot, scalar in n.saved
+                ],
+                module=n.module,
+                instances=n.instances,
+            )
+        )
+        for i, (dst, nr) in enumerate(n.next):
+            if dst is not None:
+                edges.append(s.Edge(kind="next", src=n.id, dst=dst, input_nr=i, op=None, node=None))
+                del nr
+    seen_flow: set[tuple[str, str, int]] = set()
+    tensor_ids = {t.id for t in tensors}
+    cuts = {t.id: (t.cut, t.cut_from) for t in tensors if t.cut_from}
+    for ev in events:
+        if isinstance(ev, s.OpEvent):
+            for i, src in enumerate(ev.inputs):
+                if src is None:
+                    continue
+                for dst in ev.outputs:
+                    key = (src, dst, i)
+                    if key in seen_flow or src == dst:
+                        continue
+                    seen_flow.add(key)
+                    if src in tensor_ids and dst in tensor_ids:
+                        link = cuts.get(dst)
+                        edges.append(
+                            s.Edge(
+                                kind="flow",
+                                src=src,
+                                dst=dst,
+                                input_nr=i,
+                                op=ev.op,
+                                node=ev.node,
+                                cut=link[0] if link and link[1] == src else None,
+                            )
+                        )
+    for tid, (cut, src) in cuts.items():
+        key = (src or "", tid, 0)
+        if src and key not in seen_flow and src in tensor_ids:
+            seen_flow.add(key)
+            edges.append(s.Edge(kind="flow", src=src, dst=tid, cut=cut, op=cut))
+
+    timeline = rec.timeline
+    truncated = None
+    if timeline.dropped or stdout_dropped or timeline.limit_hit or timeline.iterations_total:
+        truncated = s.Truncation(
+            iterations_total=timeline.iterations_total,
+            iterations_detailed=sorted(set(timeline.detailed)),
+            events_dropped=timeline.dropped,
+            stdout_bytes_dropped=stdout_dropped,
+            limit_hit=timeline.limit_hit or ("stdout_bytes" if stdout_dropped else None),
+        )
+    series = [
+        s.Series(
+            name=str(x["name"]),
+            source=x["source"],
+            y=_convert(x["y"]),
+            x=_convert(x["x"]) if x.get("x") is not None else None,
+            line=x.get("line"),
+            label=x.get("label"),
+        )
+        for x in rec.series
+    ]
+    meta = s.Meta(
+        torch_version=str(torch.__version__),
+        python_version=platform.python_version(),
+        seed=limits.seed,
+        seeded_by_program=rec.seeded_by_program,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        source_lines=source.count("\n") + 1,
+    )
+    return s.Trace(
+        schema_version=s.SCHEMA_VERSION,
+        stdout=stdout,
+        error=trace_error,
+        tensors=tensors,
+        nodes=nodes,
+        edges=edges,
+        events=events,
+        series=series,
+        truncated=truncated,
+        meta=meta,
+    )
+
+
+Trace = s.Trace

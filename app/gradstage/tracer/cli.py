@@ -1,0 +1,85 @@
+"""``gradstage trace PROGRAM.py``: the Trace as JSON, or a short account for people."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import msgspec
+
+from gradstage.schema import NodeEvent, Trace, Value, encode
+
+
+def _fmt(value: Value | None) -> str:
+    if value is None:
+        return "None"
+    if value.data is not None:
+        nums = [x if isinstance(x, str) else f"{x:.4g}" for x in value.data]
+        text = nums[0] if not value.shape else "[" + ", ".join(nums) + "]"
+        return text if len(text) <= 60 else text[:57] + "..."
+    if value.stats is not None:
+        st = value.stats
+        dims = "x".join(map(str, value.shape))
+        return f"<{dims} mean={st.mean:.4g} min={st.min:.4g} max={st.max:.4g}>"
+    return f"<{value.shape}>"
+
+
+def summary(trace: Trace) -> str:
+    """A short human-readable account: tensors with value and grad, the backward order."""
+    lines: list[str] = []
+    nodes = {n.id: n for n in trace.nodes}
+    lines.append("tensors:")
+    for t in trace.tensors:
+        if t.name is None and t.kind == "constant":
+            continue
+        label = t.name or t.id
+        grad = f"  grad={_fmt(t.grad)}" if t.grad is not None else ""
+        fn = f"  grad_fn={nodes[t.grad_fn].name}" if t.grad_fn in nodes else ""
+        lines.append(f"  {label} ({t.kind}, {list(t.shape)}) = {_fmt(t.value)}{fn}{grad}")
+    order: list[str] = []
+    for e in trace.events:
+        kind = type(e).__name__
+        if kind == "BackwardEvent":
+            order.append(f"backward() at line {e.line}:")
+        elif isinstance(e, NodeEvent):
+            order.append(f"  {nodes[e.node].name if e.node in nodes else e.node}")
+    if order:
+        lines.append("backward order:")
+        lines.extend(order)
+    if trace.truncated is not None and trace.truncated.events_dropped:
+        tr = trace.truncated
+        lines.append(
+            f"truncated: {tr.events_dropped} events of {tr.iterations_total} iterations left out"
+        )
+    if trace.error is not None:
+        err = trace.error
+        lines.append(f"error at line {err.line}: {err.type}: {err.message}")
+        if err.explanation:
+            lines.append(f"  {err.explanation}")
+    return "\n".join(lines) + "\n"
+
+
+def trace_command(program: str, output: str | None, *, summary: bool, indent: bool) -> int:
+    """Run the tracer on a file; non-zero only when gradstage itself fails."""
+    from gradstage.tracer import trace_program
+
+    try:
+        source = sys.stdin.read() if program == "-" else Path(program).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"gradstage: cannot read {program}: {exc.strerror}", file=sys.stderr)
+        return 2
+    trace = trace_program(source)
+    if summary:
+        text = globals()["summary"](trace)
+        data = text.encode()
+    else:
+        data = encode(trace)
+        if indent:
+            data = msgspec.json.format(data, indent=2)
+        data += b"\n"
+    if output:
+        Path(output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0

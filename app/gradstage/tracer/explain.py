@@ -1,0 +1,118 @@
+"""Plain-language explanations of the classic autograd errors and warnings."""
+
+from __future__ import annotations
+
+import re
+
+# (pattern in the message, explanation). First match wins.
+_ERRORS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"grad can be implicitly created only for (real )?scalar outputs"),
+        "backward() was called on a tensor with more than one element. Autograd computes a "
+        "vector-Jacobian product v\u1d40J, and for a non-scalar output it cannot guess v: "
+        "pass it explicitly, y.backward(v) with v shaped like y, or reduce y first "
+        "(y.sum().backward()).",
+    ),
+    (
+        re.compile(r"Trying to backward through the graph a second time"),
+        "The first backward() freed the values this graph saved for computing gradients. "
+        "Call the first backward(retain_graph=True) to keep them, or recompute the forward pass "
+        "before calling backward() again.",
+    ),
+    (
+        re.compile(r"element 0 of tensors does not require grad and does not have a grad_fn"),
+        "backward() was called on a tensor that is not connected to any tensor that requires "
+        "grad, so there is nothing to differentiate. Create the inputs with requires_grad=True, "
+        "and check that nothing on the way detached the graph (detach(), .data, torch.no_grad(), "
+        ".item(), numpy()).",
+    ),
+    (
+        re.compile(r"modified by an inplace operation"),
+        "A tensor that autograd saved for the backward pass was changed in place afterwards "
+        "(its version counter moved on), so the saved value is no longer the one the forward "
+        "pass used. Use an out-of-place op (x = x + 1 instead of x += 1) or clone() before "
+        "modifying.",
+    ),
+    (
+        re.compile(r"a leaf Variable that requires grad is being used in an in-place operation"),
+        "A leaf that requires grad cannot be changed in place while autograd is recording, "
+        "because the change itself would have to be differentiated. Update parameters inside "
+        "`with torch.no_grad():` or through .data.",
+    ),
+    (
+        re.compile(r"One of the differentiated Tensors appears to not have been used in the graph"),
+        "torch.autograd.grad was asked for the gradient of an input that the output does not "
+        "depend on. Pass allow_unused=True to get None for it.",
+    ),
+    (
+        re.compile(r"Can't call numpy\(\) on Tensor that requires grad"),
+        "A tensor that is part of the autograd graph cannot be turned into a NumPy array "
+        "directly. Use t.detach().numpy() to cut it from the graph first.",
+    ),
+    (
+        re.compile(r"Function '(\w+)' returned nan values in its (\d+)th output"),
+        "Anomaly detection found a NaN produced during backward by the named Node.",
+    ),
+    (
+        re.compile(r"mat1 and mat2 shapes cannot be multiplied|size of tensor a .* must match"),
+        "The shapes of the tensors do not fit this operation. Check each tensor's shape "
+        "(print(t.shape)) where it is created.",
+    ),
+    (
+        re.compile(r"expected scalar type|expected .* dtype|found dtype"),
+        "The tensors have different dtypes (for example float32 and float64 or int64). "
+        "Convert one of them with .float() or .to(other.dtype).",
+    ),
+    (
+        re.compile(r"only Tensors of floating point( and complex)? dtype can require gradients"),
+        "Only floating-point tensors can require grad: create it with a float dtype "
+        "(torch.tensor([1.0, 2.0]) rather than torch.tensor([1, 2])).",
+    ),
+    (
+        re.compile(r"grad_fn is not defined|does not require grad"),
+        "This tensor is not part of an autograd graph, so it has no gradient to compute.",
+    ),
+]
+
+_BY_TYPE: dict[str, str] = {
+    "SyntaxError": "Python could not read the program: the line shown has a syntax mistake "
+    "(a missing bracket, colon or quote is the usual cause).",
+    "IndentationError": "The indentation of this line does not match the lines around it.",
+    "NameError": "This name is used before it was given a value (or it is misspelt).",
+    "ZeroDivisionError": "A plain Python number was divided by zero.",
+    "ImportError": "This module is not available here.",
+    "ModuleNotFoundError": "This module is not available here; gradstage programs can use "
+    "torch, math, random and a stand-in for matplotlib.pyplot.",
+    "MemoryError": "The program asked for more memory than it is allowed.",
+    "RecursionError": "A function called itself too many times.",
+}
+
+NON_LEAF_GRAD_WARNING = re.compile(r"\.grad attribute of a Tensor that is not a leaf")
+
+NON_LEAF_GRAD_EXPLANATION = (
+    "Only leaf tensors that require grad keep their gradient in .grad after backward(). This "
+    "tensor was computed from others (it has a grad_fn), so its .grad is None. Call "
+    "t.retain_grad() before backward() to keep it, or read the gradients of the leaves."
+)
+
+NAN_EXPLANATION = {
+    "forward": "This operation produced NaN or inf from finite inputs; every value computed "
+    "from it is NaN or inf too.",
+    "backward": "This Node turned finite incoming gradients into NaN or inf: its local "
+    "derivative is infinite or undefined here (for example sqrt'(0) = 1/(2\u221a0)).",
+}
+
+
+def explain_error(type_name: str, message: str) -> str | None:
+    """A plain explanation of an exception, or None when it is not a classic one."""
+    for pattern, text in _ERRORS:
+        if pattern.search(message):
+            return text
+    return _BY_TYPE.get(type_name)
+
+
+def explain_warning(message: str) -> str | None:
+    """A plain explanation of a warning, or None."""
+    if NON_LEAF_GRAD_WARNING.search(message):
+        return NON_LEAF_GRAD_EXPLANATION
+    return None

@@ -1,0 +1,279 @@
+"""Run one program under every capture mechanism and build its Trace."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import operator
+import random
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from gradstage.limits import Limits
+from gradstage.schema import Trace
+from gradstage.tracer.build import build_trace
+from gradstage.tracer.explain import explain_error, explain_warning
+from gradstage.tracer.forward import ForwardMode
+from gradstage.tracer.loops import END, ITER, LOOP, instrument
+from gradstage.tracer.plotshim import make_modules
+from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
+from gradstage.tracer.timeline import Ev
+from gradstage.tracer.training import capture_training
+
+
+class OutputLimitExceeded(BaseException):
+    """The program printed more than it may; raised from print() to stop it there.
+
+    A BaseException, so that a learner's ``except Exception`` does not swallow it.
+    """
+
+
+class _Stdout:
+    """Captures what the program prints, exactly, and puts it on the timeline."""
+
+    def __init__(self, rec: Recorder, cap: int, echo: Callable[[str], None] | None) -> None:
+        self.rec = rec
+        self.echo = echo
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.encoding = "utf-8"
+        self.errors = "strict"
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if not text:
+            return 0
+        room = self.cap - self.size
+        kept = text if len(text) <= room else text[: max(room, 0)]
+        self.dropped += len(text) - len(kept)
+        overflow = len(kept) < len(text)
+        if kept:
+            if self.echo is not None:
+                self.echo(kept)
+            self.parts.append(kept)
+            self.size += len(kept)
+            line, _ = self.rec.user_frame()
+            last = self.rec.timeline.kept[-1] if self.rec.timeline.kept else None
+            seg = self.rec.timeline._segment
+            if seg:
+                last = seg[-1]
+            if isinstance(last, Ev) and last.kind == "print" and (last.fields["text"][-1:] != "\n"):
+                last.fields["text"] += kept
+            else:
+                self.rec.emit("print", line=line, text=kept)
+        if overflow:
+            raise OutputLimitExceeded
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+class _LoopMarks:
+    """Receives the iteration markers inserted into the program's outermost loops."""
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+        self.active: int | None = None
+        self.index = 0
+        self.total: int | None = None
+
+    def iteration(self, loop_line: int, total: int | None = None) -> None:
+        self.rec.user_frame()  # names what the previous iteration bound
+        if self.active is None:
+            self.active, self.index, self.total = loop_line, 0, total
+        elif self.active != loop_line:
+            return  # a loop inside a function called from the active loop
+        else:
+            self.index += 1
+        limits = self.rec.limits
+        light = (
+            self.total is not None
+            and limits.detail_first <= self.index < self.total - limits.detail_last
+        )
+        self.rec.begin_iteration(self.index, loop_line, light=light)
+
+    def loop(self, loop_line: int, iterable: Any) -> Iterator[Any]:
+        """Wrap a for loop's iterable: mark each iteration, knowing the count when it can."""
+        total = operator.length_hint(iterable, -1)
+        for item in iterable:
+            self.iteration(loop_line, total if total >= 0 else None)
+            yield item
+
+    def end(self, loop_line: int) -> None:
+        if self.active == loop_line:
+            self.active = None
+            self.rec.end_loop()
+
+
+def _program_line(tb: Any) -> int | None:
+    line = None
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename == PROGRAM_FILE:
+            line = lineno
+    return line
+
+
+@contextlib.contextmanager
+def _swap_modules(modules: dict[str, Any]) -> Iterator[None]:
+    saved = {k: sys.modules.get(k) for k in modules}
+    sys.modules.update(modules)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy.random.seed(seed)
+
+
+def trace_program(
+    source: str,
+    *,
+    limits: Limits | None = None,
+    namespace: dict[str, Any] | None = None,
+    echo: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> Trace:
+    """Run ``source`` under the tracer and return its Trace (the program's errors included).
+
+    ``namespace``: names the program can use besides its own (a notebook's variables); the
+    program runs in a copy, so the caller's dict is not changed. ``echo``: also receives
+    everything the program prints, as it prints it (the sandbox streams it to the server, so
+    output survives a program that is killed).
+    """
+    limits = limits or Limits()
+    if overrides:
+        import msgspec
+
+        limits = msgspec.structs.replace(limits, **overrides)
+    rec = Recorder(limits)
+    out = _Stdout(rec, limits.stdout_bytes, echo)
+    started = time.perf_counter()
+    error: dict[str, Any] | None = None
+
+    try:
+        tree = ast.parse(source, filename=PROGRAM_FILE)
+        code = compile(instrument(tree), PROGRAM_FILE, "exec")
+    except SyntaxError as exc:
+        error = {
+            "type": type(exc).__name__,
+            "message": exc.msg or str(exc),
+            "line": exc.lineno,
+            "explanation": explain_error(type(exc).__name__, exc.msg or ""),
+        }
+        return build_trace(rec, out.text(), error, started, source, out.dropped)
+
+    marks = _LoopMarks(rec)
+
+    def plot_sink(y: list[Any], x: list[Any] | None, label: str | None) -> None:
+        line, _ = rec.user_frame()
+        index = rec.add_series(label or f"plot {len(rec.series) + 1}", "plot", y, x, line)
+        rec.series[index]["label"] = label
+        rec.emit("plot", line=line, series=index)
+
+    namespace = {
+        **(namespace or {}),
+        "__name__": "__main__",
+        "__builtins__": builtins,
+        ITER: marks.iteration,
+        LOOP: marks.loop,
+        END: marks.end,
+    }
+
+    def on_warning(
+        message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+    ) -> None:
+        text = str(message)
+        where, _ = rec.user_frame()
+        rec.emit(
+            "warning",
+            line=where,
+            category=category.__name__,
+            message=text,
+            explanation=explain_warning(text),
+            tensor=rec.warning_tensor,
+        )
+
+    rec.seeded_by_program = "manual_seed" in source
+    _seed(limits.seed)
+    old_stdout, old_threads = sys.stdout, torch.get_num_threads()
+    old_showwarning = warnings.showwarning
+    try:
+        with (
+            warnings.catch_warnings(),
+            _swap_modules(make_modules(plot_sink)),
+            capture_training(rec),
+        ):
+            warnings.simplefilter("always")
+            warnings.showwarning = on_warning
+            sys.stdout = out
+            try:
+                with ForwardMode(rec):
+                    exec(code, namespace)
+            finally:
+                sys.stdout = old_stdout
+                warnings.showwarning = old_showwarning
+    except OutputLimitExceeded as exc:
+        error = {
+            "type": "OutputLimitExceeded",
+            "message": f"the program printed more than {limits.stdout_bytes} characters",
+            "line": _program_line(exc.__traceback__),
+            "explanation": "Printed output is limited; the program was stopped there. Print "
+            "less (for example only every 100th iteration).",
+            "code": "output_limit",
+        }
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            error = {
+                "type": "SystemExit",
+                "message": str(exc.code),
+                "line": _program_line(exc.__traceback__),
+                "explanation": "The program called exit() with a status.",
+            }
+    except BaseException as exc:  # the learner's error is part of the trace
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        type_name = type(exc).__name__
+        message = str(exc)
+        error = {
+            "type": type_name,
+            "message": message,
+            "line": _program_line(exc.__traceback__),
+            "explanation": explain_error(type_name, message),
+            "node": rec.running_node,
+        }
+    finally:
+        torch.set_num_threads(old_threads)
+    with contextlib.suppress(Exception):
+        rec.name_from_frame(namespace)
+    return build_trace(rec, out.text(), error, started, source, out.dropped)

@@ -1,0 +1,164 @@
+"""The list of events, kept bounded: full detail for the first and last loop iterations.
+
+Events of a top-level loop are grouped by iteration. The first ``detail_first`` iterations are
+kept; the newest ``detail_last`` are held in a ring; any iteration pushed out of the ring is
+counted into one ``skipped`` event. Scalars that matter over the whole loop (the loss) go to
+series, which are never dropped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Ev:
+    """An event before serialisation: its kind and fields (values still as Snapshots)."""
+
+    kind: str
+    fields: dict[str, Any]
+    line: int | None
+    iteration: int | None
+
+
+# Events kept even when their iteration's detail is dropped: the first NaN must stay findable.
+PINNED = frozenset({"anomaly", "warning"})
+
+
+@dataclass(slots=True)
+class _Skip:
+    first: int
+    last: int
+    counts: dict[str, int] = field(default_factory=dict)
+    pinned: list[Ev] = field(default_factory=list)
+
+
+class Timeline:
+    """Events in the order they happened, with per-iteration truncation."""
+
+    def __init__(self, detail_first: int, detail_last: int, max_events: int) -> None:
+        self.detail_first = detail_first
+        self.detail_last = detail_last
+        self.max_events = max_events
+        self.kept: list[Ev | _Skip] = []
+        self._segment: list[Ev] | None = None
+        self._tail: deque[list[Ev]] = deque()
+        self._skip: _Skip | None = None
+        self.iteration: int | None = None
+        self.loop_line: int | None = None
+        self.iterations_total = 0
+        self.detailed: list[int] = []
+        self.dropped = 0
+        self.limit_hit: str | None = None
+        self._count = 0
+        self._light = False
+
+    def add(self, ev: Ev) -> Ev | None:
+        """Append an event; returns it, or None when the event cap dropped it."""
+        if self._count >= self.max_events and ev.kind not in ("error", "iteration"):
+            self.dropped += 1
+            self.limit_hit = self.limit_hit or "max_events"
+            return None
+        if self._light:
+            self._count_skipped(ev)
+            return None
+        self._count += 1
+        if self._segment is not None:
+            self._segment.append(ev)
+        else:
+            self.kept.append(ev)
+        return ev
+
+    def begin_iteration(self, index: int, loop_line: int, light: bool = False) -> None:
+        """Close the previous iteration's group and open a new one.
+
+        ``light``: this iteration's events are only counted (it is known in advance that they
+        fall between the first and the last iterations kept in detail).
+        """
+        self._close_segment()
+        self.iteration = index
+        self.loop_line = loop_line
+        self.iterations_total += 1
+        self._light = light
+        self._segment = None if light else []
+
+    def end_loop(self) -> None:
+        """The loop finished: flush what is held, in order."""
+        self._close_segment()
+        if self._skip is not None:
+            self.kept.extend(self._skip.pinned)
+            self.kept.append(self._skip)
+            self._skip = None
+        while self._tail:
+            segment = self._tail.popleft()
+            self._mark_detailed(segment)
+            self.kept.extend(segment)
+        self.iteration = None
+        self.loop_line = None
+
+    def _close_segment(self) -> None:
+        segment = self._segment
+        self._segment = None
+        self._light = False
+        if segment is None or self.iteration is None:
+            return
+        if self.iteration < self.detail_first:
+            self._mark_detailed(segment)
+            self.kept.extend(segment)
+            return
+        self._tail.append(segment)
+        while len(self._tail) > self.detail_last:
+            self._drop(self._tail.popleft())
+
+    def leave_light(self) -> None:
+        """The current iteration is recorded in detail from here on."""
+        if self._light:
+            self._light = False
+            self._segment = []
+
+    def _count_skipped(self, ev: Ev) -> None:
+        index = ev.iteration or 0
+        if self._skip is None:
+            self._skip = _Skip(first=index, last=index)
+        self._skip.first = min(self._skip.first, index)
+        self._skip.last = max(self._skip.last, index)
+        self._skip.counts[ev.kind] = self._skip.counts.get(ev.kind, 0) + 1
+        self.dropped += 1
+
+    def _mark_detailed(self, segment: list[Ev]) -> None:
+        if segment and segment[0].iteration is not None:
+            self.detailed.append(segment[0].iteration)
+
+    def _drop(self, segment: list[Ev]) -> None:
+        if not segment:
+            return
+        index = segment[0].iteration or 0
+        if self._skip is None:
+            self._skip = _Skip(first=index, last=index)
+        self._skip.first = min(self._skip.first, index)
+        self._skip.last = max(self._skip.last, index)
+        for ev in segment:
+            if ev.kind in PINNED and len(self._skip.pinned) < 20:
+                self._skip.pinned.append(ev)
+                continue
+            self._skip.counts[ev.kind] = self._skip.counts.get(ev.kind, 0) + 1
+            self._count -= 1
+            self.dropped += 1
+
+    def finish(self) -> list[Ev | _Skip]:
+        """All kept events in order (closing any loop left open by an error)."""
+        if self._segment is not None or self._tail or self._skip is not None:
+            self.end_loop()
+        return self.kept
+
+
+def is_skip(item: Ev | _Skip) -> bool:
+    """True for the marker of left-out iterations."""
+    return isinstance(item, _Skip)
+
+
+def skip_fields(item: Any) -> dict[str, Any]:
+    """The fields of a ``skipped`` event."""
+    return {"first": item.first, "last": item.last, "counts": dict(item.counts)}

@@ -1,0 +1,216 @@
+"""Training-loop capture: optimizer steps, ``zero_grad``, gradient clipping, module scopes.
+
+Optimizer steps use PyTorch's global step hooks. ``zero_grad`` and ``clip_grad_norm_`` have no
+hooks, so they are wrapped for the duration of one run and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.utils
+import torch.nn.utils.clip_grad
+from torch.nn.modules.module import (
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
+
+from gradstage.tracer.recorder import Recorder
+from gradstage.tracer.values import Snapshot, snap
+
+_HYPER = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "nesterov",
+    "betas",
+    "eps",
+    "amsgrad",
+    "alpha",
+    "maximize",
+)
+
+
+def _hyper(group: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in _HYPER:
+        v = group.get(k)
+        if isinstance(v, bool):
+            out[k] = v
+        elif isinstance(v, int | float):
+            out[k] = float(v)
+        elif isinstance(v, tuple | list) and all(isinstance(x, int | float) for x in v):
+            out[k] = [float(x) for x in v]
+        elif isinstance(v, torch.Tensor) and v.numel() == 1:
+            out[k] = float(v)
+    return out
+
+
+def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    return [p for g in optimizer.param_groups for p in g["params"]]
+
+
+def _state(optimizer: torch.optim.Optimizer, p: torch.Tensor) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in optimizer.state.get(p, {}).items():
+        if isinstance(v, torch.Tensor):
+            s = snap(v)
+            if s is not None:
+                out[k] = s.scalar() if v.numel() == 1 and k == "step" else s
+        elif isinstance(v, int | float):
+            out[k] = float(v)
+    return out
+
+
+@contextlib.contextmanager
+def capture_training(rec: Recorder) -> Iterator[None]:
+    """Install the optimizer, zero_grad, clipping and module hooks for one run."""
+    pending: dict[int, list[tuple[torch.Tensor, Snapshot | None, Snapshot | None]]] = {}
+
+    def step_pre(optimizer: Any, args: Any, kwargs: Any) -> None:
+        rec.quiet += 1
+        with torch._C.DisableTorchFunction():
+            pending[id(optimizer)] = [(p, snap(p), snap(p.grad)) for p in _params(optimizer)]
+
+    def step_post(optimizer: Any, args: Any, kwargs: Any) -> None:
+        rec.quiet = max(0, rec.quiet - 1)
+        line, _ = rec.user_frame()
+        steps = []
+        with torch._C.DisableTorchFunction():
+            for p, before, grad in pending.pop(id(optimizer), []):
+                r = rec.tensor(p)
+                steps.append(
+                    {
+                        "tensor": r.id,
+                        "before": before,
+                        "grad": grad,
+                        "after": snap(p),
+                        "state": _state(optimizer, p),
+                    }
+                )
+        rec.emit(
+            "optimizer",
+            line=line,
+            optimizer=type(optimizer).__name__,
+            name=rec.optimizer_names.get(id(optimizer)),
+            hyper=_hyper(optimizer.param_groups[0]) if optimizer.param_groups else {},
+            params=steps,
+        )
+
+    def zero_grad_wrapper(original: Any, via: str) -> Any:
+        @functools.wraps(original)
+        def zero_grad(self: Any, set_to_none: bool = True) -> Any:
+            if rec.quiet:
+                return original(self, set_to_none)
+            line, _ = rec.user_frame()
+            with torch._C.DisableTorchFunction():
+                params = (
+                    _params(self)
+                    if isinstance(self, torch.optim.Optimizer)
+                    else list(self.parameters())
+                )
+                befores = [snap(p.grad) for p in params]
+            with rec.hush():
+                out = original(self, set_to_none)
+            ids = [rec.tensor(p).id for p in params]
+            name = rec.optimizer_names.get(id(self)) or rec.module_names.get(id(self)) or via
+            rec.emit(
+                "zero_grad",
+                line=line,
+                how="none" if set_to_none else "zero_",
+                via=f"{name}.zero_grad()",
+                tensors=ids,
+                before=befores,
+            )
+            return out
+
+        return zero_grad
+
+    def clip_wrapper(original: Any) -> Any:
+        @functools.wraps(original)
+        def clip_grad_norm_(parameters: Any, max_norm: float, *args: Any, **kwargs: Any) -> Any:
+            if rec.quiet:
+                return original(parameters, max_norm, *args, **kwargs)
+            params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            line, _ = rec.user_frame()
+            with torch._C.DisableTorchFunction():
+                with_grad = [p for p in params if p.grad is not None]
+                befores = [snap(p.grad) for p in with_grad]
+            with rec.hush():
+                total = original(params, max_norm, *args, **kwargs)
+            with torch._C.DisableTorchFunction():
+                afters = [snap(p.grad) for p in with_grad]
+                total_value = snap(total)
+            norm = total_value.scalar() if total_value else None
+            rec.emit(
+                "clip",
+                line=line,
+                max_norm=float(max_norm),
+                total_norm=norm if norm is not None else 0.0,
+                clipped=bool(norm is not None and norm > float(max_norm)),
+                tensors=[rec.tensor(p).id for p in with_grad],
+                before=befores,
+                after=afters,
+            )
+            return total
+
+        return clip_grad_norm_
+
+    original_apply = torch.autograd.Function.apply.__func__  # type: ignore[attr-defined]
+
+    def apply(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        """A custom Function is one op and one Node: its inner forward ops are not shown."""
+        if rec.quiet:
+            return original_apply(cls, *args, **kwargs)
+        line, _ = rec.user_frame()
+        with rec.hush():
+            out = original_apply(cls, *args, **kwargs)
+        rec.record_custom(f"{cls.__name__}.apply", line, args, kwargs, out)
+        return out
+
+    def module_pre(module: Any, args: Any) -> None:
+        rec.module_stack.append(module)
+
+    def module_post(module: Any, args: Any, output: Any) -> None:
+        if rec.module_stack and rec.module_stack[-1] is module:
+            rec.module_stack.pop()
+
+    originals: dict[str, Any] = {
+        "opt_zero": torch.optim.Optimizer.zero_grad,
+        "mod_zero": torch.nn.Module.zero_grad,
+        "clip": torch.nn.utils.clip_grad.clip_grad_norm_,
+        "clip_pkg": torch.nn.utils.clip_grad_norm_,
+    }
+    handles = [
+        register_optimizer_step_pre_hook(step_pre),
+        register_optimizer_step_post_hook(step_post),
+        register_module_forward_pre_hook(module_pre),
+        register_module_forward_hook(module_post, always_call=True),
+    ]
+    setattr(torch.autograd.Function, "apply", classmethod(apply))
+    setattr(
+        torch.optim.Optimizer, "zero_grad", zero_grad_wrapper(originals["opt_zero"], "optimizer")
+    )
+    setattr(torch.nn.Module, "zero_grad", zero_grad_wrapper(originals["mod_zero"], "model"))
+    clipped = clip_wrapper(originals["clip"])
+    setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", clipped)
+    setattr(torch.nn.utils, "clip_grad_norm_", clipped)
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+        setattr(torch.autograd.Function, "apply", classmethod(original_apply))
+        setattr(torch.optim.Optimizer, "zero_grad", originals["opt_zero"])
+        setattr(torch.nn.Module, "zero_grad", originals["mod_zero"])
+        setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", originals["clip"])
+        setattr(torch.nn.utils, "clip_grad_norm_", originals["clip_pkg"])

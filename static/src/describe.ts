@@ -1,0 +1,36 @@
+// One sentence about what happens at the current step.
+import { short } from "./format.ts";
+import { t } from "./i18n.ts";
+import type { Trace, TraceEvent, Value } from "./types.ts";
+
+export function describe(e: TraceEvent | null, trace: Trace): string {
+  if (!e) return t("start");
+  const name = (id: unknown) => {
+    const x = trace.tensors.find((tt) => tt.id === id);
+    return x ? (x.name ?? x.id) : String(id ?? "");
+  };
+  const node = (id: unknown) => trace.nodes.find((n) => n.id === id)?.name ?? String(id ?? "");
+  const list = (vs: unknown) => ((vs as (Value | null)[]) ?? []).map((v) => short(v)).join(", ");
+  switch (e.kind) {
+    case "op": return t("nowForward", { op: String(e.op), name: ((e.outputs as string[]) ?? []).map(name).join(", ") });
+    case "backward": return t("nowBackward", { name: ((e.roots as string[]) ?? []).map(name).join(", "), seed: list(e.seeds) || "1" });
+    case "node": return t("nowNode", { node: node(e.node), out: list(e.grad_outputs), ins: list(e.grad_inputs) });
+    case "accumulate": return t("nowAccumulate", { name: name(e.tensor), before: short(e.before as Value), delta: short(e.delta as Value), after: short(e.after as Value) });
+    case "zero_grad": return t("nowZero", { via: String(e.via ?? "") });
+    case "optimizer": return t("nowOptimizer", { opt: String(e.name ?? e.optimizer) });
+    case "update": return t("nowUpdate", { name: name(e.tensor), op: String(e.op) });
+    case "print": return t("nowPrint") + ": " + String(e.text ?? "").trimEnd().slice(0, 80);
+    case "error": return t("nowError", { type: String(e.type), message: String(e.message).slice(0, 120) });
+    case "anomaly": return t("nowAnomaly", { what: String(e.what), phase: String(e.phase) });
+    case "hook": return t("nowHook", { name: name(e.tensor) });
+    case "iteration": return t("nowIteration", { i: Number(e.index) });
+    case "clip": return t("nowClip", { norm: String(e.total_norm) });
+    case "retain_grad": return t("nowRetain", { name: name(e.tensor) });
+    case "backward_end": return t("nowBackwardEnd");
+    case "warning": return t("nowWarning", { message: String(e.message).slice(0, 100) });
+    case "skipped": return t("nowSkipped", { a: Number(e.first), b: Number(e.last) });
+    case "plot": return t("nowPlot");
+    case "grad_set": return t("nowGradSet", { name: name(e.tensor) });
+    default: return e.kind;
+  }
+}

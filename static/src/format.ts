@@ -1,0 +1,37 @@
+// Numbers and tensors as short text.
+import type { Num, Value } from "./types.ts";
+
+export function num(x: Num | null | undefined, digits = 4): string {
+  if (x === null || x === undefined) return "–";
+  if (typeof x === "string") return x;
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(2);
+  return String(Number(x.toPrecision(digits)));
+}
+
+/** One line: a scalar as a number, a short vector in brackets, anything else as its shape. */
+export function short(v: Value | null | undefined): string {
+  if (!v) return "None";
+  if (v.data) {
+    if (v.shape.length === 0) return num(v.data[0]);
+    if (v.data.length <= 4) return `[${v.data.map((x) => num(x, 3)).join(", ")}]`;
+    return `[${v.shape.join("×")}] ${num(v.data[0], 3)}, ${num(v.data[1], 3)}…`;
+  }
+  const s = v.stats;
+  return `[${v.shape.join("×")}] μ=${num(s?.mean ?? null, 3)}`;
+}
+
+/** Rows of a small tensor for a matrix display (at most 2-D shown; higher dims flattened). */
+export function rows(v: Value): Num[][] | null {
+  if (!v.data) return null;
+  if (v.shape.length <= 1) return [v.data];
+  const cols = v.shape[v.shape.length - 1];
+  const out: Num[][] = [];
+  for (let i = 0; i < v.data.length; i += cols) out.push(v.data.slice(i, i + cols));
+  return out;
+}
+
+export function isFiniteNum(x: Num): x is number {
+  return typeof x === "number" && Number.isFinite(x);
+}

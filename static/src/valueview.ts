@@ -1,0 +1,47 @@
+// A tensor's value for the inspector: a number, a small matrix as a heatmap, or a summary.
+import { el } from "./dom.ts";
+import { isFiniteNum, num, rows } from "./format.ts";
+import type { Num, Value } from "./types.ts";
+
+function colour(x: Num, lo: number, hi: number): string {
+  if (!isFiniteNum(x)) return "cell--bad";
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  const level = Math.min(4, Math.round((Math.abs(x) / m) * 4));
+  return `cell--${x < 0 ? "neg" : "pos"}${level}`;
+}
+
+export function valueView(v: Value | null | undefined): HTMLElement {
+  if (!v) return el("span", { class: "value value--none" }, "None");
+  if (v.data && v.shape.length === 0) return el("span", { class: "value value--scalar" }, num(v.data[0], 6));
+  const table = rows(v);
+  if (table) {
+    const finite = (v.data ?? []).filter(isFiniteNum) as number[];
+    const lo = Math.min(0, ...finite), hi = Math.max(0, ...finite);
+    const grid = el("table", { class: "value value--matrix" });
+    for (const r of table) {
+      const tr = el("tr");
+      for (const x of r) tr.append(el("td", { class: colour(x, lo, hi) }, num(x, 4)));
+      grid.append(tr);
+    }
+    return grid;
+  }
+  const box = el("div", { class: "value value--summary" });
+  const s = v.stats;
+  if (s) {
+    box.append(el("div", { class: "value__stats" },
+      `min ${num(s.min)}  max ${num(s.max)}  mean ${num(s.mean)}  std ${num(s.std)}` +
+      (s.nan ? `  NaN ${s.nan}` : "") + (s.inf ? `  inf ${s.inf}` : "")));
+  }
+  if (v.histogram) {
+    const peak = Math.max(1, ...v.histogram.counts);
+    const bars = el("div", { class: "value__histogram", role: "img", "aria-label": "histogram" });
+    for (const c of v.histogram.counts) {
+      const bar = el("span", { class: "value__bar" });
+      bar.style.height = `${Math.round((c / peak) * 100)}%`;
+      bars.append(bar);
+    }
+    box.append(bars, el("div", { class: "value__range" }, `${num(v.histogram.low)} … ${num(v.histogram.high)}`));
+  }
+  if (v.preview) box.append(el("div", { class: "value__preview" }, `[${v.preview.map((x) => num(x, 3)).join(", ")}, …]`));
+  return box;
+}

@@ -1,0 +1,1 @@
+"""Shared test setup: tests import the package from the checkout (installed editable)."""

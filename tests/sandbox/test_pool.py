@@ -1,0 +1,152 @@
+"""The sandbox pool: honest programs get the same Trace as in-process, limits have plain errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from gradstage.limits import Limits
+from gradstage.sandbox import SandboxPool, SandboxUnavailable
+from gradstage.sandbox.pool import check_isolation
+from gradstage.schema import Trace, encode
+from gradstage.tracer import trace_program
+
+PROGRAM = """import torch
+torch.manual_seed(0)
+w = torch.randn(3, requires_grad=True)
+x = torch.tensor([1.0, 2.0, 3.0])
+loss = ((w * x).sum() - 1) ** 2
+loss.backward()
+print("grad", w.grad)
+"""
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def pool(loop: asyncio.AbstractEventLoop) -> Iterator[SandboxPool]:
+    pool = SandboxPool(Limits(cpu_seconds=2, wall_seconds=4), concurrency=2)
+    loop.run_until_complete(pool.start())
+    yield pool
+    loop.run_until_complete(pool.close())
+
+
+def _strip(trace: Trace) -> bytes:
+    trace.meta.duration_ms = 0.0
+    trace.meta.layers = {}
+    return encode(trace)
+
+
+def test_a_sandboxed_trace_equals_the_in_process_trace(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    sandboxed = loop.run_until_complete(pool.run(PROGRAM))
+    assert _strip(sandboxed) == _strip(trace_program(PROGRAM))
+
+
+def test_the_trace_says_which_layers_held(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    trace = loop.run_until_complete(pool.run(PROGRAM))
+    assert trace.meta.layers == {"landlock": True, "seccomp": True, "rlimits": True}
+    assert pool.layers()["namespaces"] is True
+    assert pool.ready
+
+
+def test_nothing_of_one_program_is_visible_to_the_next(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    first = "import torch\ntorch.secret = 42\nleak = 'x'\n"
+    second = "import torch\nprint(hasattr(torch, 'secret'), 'leak' in globals())\n"
+    loop.run_until_complete(pool.run(first))
+    trace = loop.run_until_complete(pool.run(second))
+    assert trace.stdout == "False False\n"
+
+
+def test_a_source_over_the_size_limit_is_refused_without_running(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    trace = loop.run_until_complete(pool.run("x = 1\n" * 5000))
+    assert trace.error is not None
+    assert trace.error.code == "source_too_large"
+
+
+def test_the_precheck_explains_a_blocked_import_at_its_line(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    trace = loop.run_until_complete(pool.run("import torch\nimport os\n"))
+    assert trace.error is not None
+    assert (trace.error.code, trace.error.line) == ("forbidden", 2)
+    assert trace.error.message == "imports of os are not available here"
+
+
+def test_a_learners_exception_is_an_ordinary_trace_error(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    trace = loop.run_until_complete(
+        pool.run("import torch\nprint('hi')\ntorch.ones(2).backward()\n")
+    )
+    assert trace.stdout == "hi\n"
+    assert trace.error is not None
+    assert trace.error.code is None
+    assert trace.error.line == 3
+
+
+def test_honest_programs_keep_succeeding_while_twenty_hostile_ones_run(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    hostile = [
+        "while True:\n    pass",
+        "import torch\nx = torch.ones(50_000_000_000)",
+        "while True:\n    print('x' * 1000)",
+        "import time\ntime.sleep(60)",
+    ] * 5
+
+    async def scenario() -> tuple[list[Trace], list[Trace]]:
+        pool = SandboxPool(Limits(cpu_seconds=2, wall_seconds=3), concurrency=4)
+        await pool.start()
+        try:
+            bad = [asyncio.ensure_future(pool.run(src)) for src in hostile]
+            good = []
+            for _ in range(3):
+                good.append(await pool.run(PROGRAM))
+            return await asyncio.gather(*bad), good
+        finally:
+            await pool.close()
+
+    bad, good = loop.run_until_complete(scenario())
+    expected = trace_program(PROGRAM).stdout
+    assert all(t.error is None and t.stdout == expected for t in good)
+    assert {t.error.code for t in bad if t.error} <= {"time_limit", "memory_limit", "output_limit"}
+    assert all(t.error is not None for t in bad)
+
+
+def test_without_any_isolation_the_pool_refuses_unless_the_operator_opts_out() -> None:
+    none = {"namespaces": False, "landlock": True, "seccomp": False}
+    with pytest.raises(SandboxUnavailable):
+        check_isolation(none, allow_unsandboxed=False)
+    assert check_isolation(none, allow_unsandboxed=True) is False
+    assert check_isolation({"namespaces": True}, allow_unsandboxed=False) is True
+    assert check_isolation({"landlock": True, "seccomp": True}, allow_unsandboxed=False) is True
+
+
+def test_a_killed_fork_server_is_replaced(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    server = pool._server
+    assert server is not None
+    server.proc.kill()
+    server.proc.wait()
+    deadline = time.monotonic() + 10
+    while server.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    trace = loop.run_until_complete(pool.run(PROGRAM))
+    assert trace.error is None
+    assert pool._server is not server

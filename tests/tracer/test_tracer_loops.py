@@ -1,0 +1,98 @@
+"""Long loops stay bounded: detail for the first and last iterations, the loss curve in full."""
+
+from __future__ import annotations
+
+import torch
+from gradstage.schema import IterationEvent, SkippedEvent, encode
+from gradstage.tracer import trace_program
+
+REGRESSION = """
+import torch
+torch.manual_seed(0)
+x = torch.rand(100, 1)
+y = 3 * x + 2 + 0.1 * torch.randn(100, 1)
+w = torch.randn(1, requires_grad=True)
+b = torch.zeros(1, requires_grad=True)
+losses = []
+for i in range(1000):
+    loss = ((x * w + b - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        b -= 0.1 * b.grad
+    w.grad.zero_()
+    b.grad.zero_()
+    losses.append(loss.item())
+print(round(losses[-1], 6))
+"""
+
+
+def _plain_losses() -> list[float]:
+    namespace: dict[str, object] = {"__name__": "__main__", "print": lambda *a, **k: None}
+    exec(REGRESSION, namespace)
+    losses = namespace["losses"]
+    assert isinstance(losses, list)
+    return losses
+
+
+def test_a_thousand_iterations_stay_under_two_megabytes() -> None:
+    trace = trace_program(REGRESSION)
+    assert trace.error is None
+    assert len(encode(trace)) < 2 * 1024 * 1024
+
+
+def test_the_trace_says_which_iterations_were_left_out() -> None:
+    trace = trace_program(REGRESSION)
+    assert trace.truncated is not None
+    assert trace.truncated.iterations_total == 1000
+    assert trace.truncated.iterations_detailed == [0, 1, 2, 998, 999]
+    skipped = [e for e in trace.events if isinstance(e, SkippedEvent)]
+    assert len(skipped) == 1
+    assert (skipped[0].first, skipped[0].last) == (3, 997)
+    assert skipped[0].counts["backward"] == 995
+
+
+def test_detailed_iterations_appear_in_order() -> None:
+    trace = trace_program(REGRESSION)
+    indices = [e.index for e in trace.events if isinstance(e, IterationEvent)]
+    assert indices == [0, 1, 2, 998, 999]
+
+
+def test_the_loss_curve_keeps_every_iteration_and_matches_pytorch() -> None:
+    trace = trace_program(REGRESSION)
+    loss = next(s for s in trace.series if s.source == "loss")
+    assert loss.name == "loss"
+    assert len(loss.y) == 1000
+    expected = _plain_losses()
+    got = torch.tensor([float(v) for v in loss.y])
+    assert torch.allclose(got, torch.tensor(expected), rtol=1e-5, atol=1e-7)
+
+
+def test_repeated_iterations_share_node_ids() -> None:
+    trace = trace_program(REGRESSION)
+    # One graph per iteration, all with the same structure: a handful of nodes, not thousands.
+    assert len(trace.nodes) == 7  # x*w, +b, -y, **2, mean, and AccumulateGrad for w and b
+    assert {n.instances for n in trace.nodes if n.name != "AccumulateGrad"} == {5}
+
+
+def test_a_graph_that_really_grows_gets_new_nodes_each_iteration() -> None:
+    source = """
+import torch
+w = torch.tensor(2.0, requires_grad=True)
+total = 0
+for i in range(5):
+    loss = (w * i) ** 2
+    total += loss
+print(total.grad_fn is not None)
+"""
+    trace = trace_program(source)
+    adds = [n for n in trace.nodes if n.name == "AddBackward0"]
+    assert trace.stdout == "True\n"
+    assert len(adds) == 5
+
+
+def test_a_nan_in_a_skipped_iteration_is_still_reported() -> None:
+    trace = trace_program(REGRESSION.replace("0.1 *", "5.0 *"))
+    anomalies = [e for e in trace.events if e.__class__.__name__ == "AnomalyEvent"]
+    assert anomalies
+    assert all(a.iteration is not None and 2 < a.iteration < 998 for a in anomalies[:1])

@@ -1,0 +1,45 @@
+"""Every Trace the tracer makes validates against the published JSON Schema."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from gradstage.schema import SCHEMA_VERSION, encode, json_schema
+from gradstage.tracer import trace_program
+
+PROGRAMS = {
+    "forward_backward": (
+        "import torch\nx = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n"
+    ),
+    "syntax_error": "x = (1,\n",
+    "nan": "import torch\nx = torch.zeros(1, requires_grad=True)\ntorch.sqrt(x).sum().backward()\n",
+    "optimizer": (
+        "import torch\nm = torch.nn.Linear(2, 1)\nopt = torch.optim.Adam(m.parameters())\n"
+        "m(torch.ones(1, 2)).sum().backward()\nopt.step()\nopt.zero_grad()\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json_schema())
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_the_trace_validates_against_the_schema(
+    name: str, validator: jsonschema.Draft202012Validator
+) -> None:
+    data = json.loads(encode(trace_program(PROGRAMS[name])))
+    errors = sorted(validator.iter_errors(data), key=str)
+    assert errors == []
+    assert data["schema_version"] == SCHEMA_VERSION
+
+
+def test_the_stable_top_level_fields_are_always_present() -> None:
+    data = json.loads(encode(trace_program(PROGRAMS["syntax_error"])))
+    for field in ("schema_version", "stdout", "error", "tensors", "nodes", "edges", "events"):
+        assert field in data
+    assert data["error"]["type"] == "SyntaxError"
+    assert data["error"]["line"] == 1

@@ -1,0 +1,74 @@
+"""Values: small tensors whole, large ones summarised with statistics PyTorch agrees with."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from gradstage.schema import FULL_VALUE_LIMIT, HISTOGRAM_BINS
+from gradstage.tracer.values import Snapshot
+
+
+def test_a_small_tensor_is_kept_whole_in_row_major_order() -> None:
+    t = torch.arange(6.0).reshape(2, 3)
+    value = Snapshot(t).value()
+    assert value.shape == [2, 3]
+    assert value.dtype == "float32"
+    assert value.data == t.reshape(-1).tolist()
+    assert value.stats is None
+
+
+def test_non_finite_numbers_are_spelled_as_strings() -> None:
+    value = Snapshot(torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0])).value()
+    assert value.data == ["nan", "inf", "-inf", 1.0]
+
+
+@pytest.mark.parametrize("numel", [FULL_VALUE_LIMIT + 1, 5000, 100_000])
+def test_a_large_tensor_is_summarised_with_exact_statistics(numel: int) -> None:
+    torch.manual_seed(1)
+    t = torch.randn(numel)
+    value = Snapshot(t).value()
+    assert value.data is None
+    assert value.stats is not None
+    assert value.stats.min == pytest.approx(float(t.min()))
+    assert value.stats.max == pytest.approx(float(t.max()))
+    assert value.stats.mean == pytest.approx(float(t.mean()), abs=1e-6)
+    assert value.stats.std == pytest.approx(float(t.std()), rel=1e-4)
+    assert value.preview == pytest.approx(t[:16].tolist())
+    assert value.histogram is not None
+    assert len(value.histogram.counts) == HISTOGRAM_BINS
+    total = value.histogram.sample or numel
+    assert sum(value.histogram.counts) == total
+
+
+def test_a_summary_counts_nan_and_inf_and_describes_the_rest() -> None:
+    t = torch.ones(200)
+    t[3] = float("nan")
+    t[7] = float("inf")
+    value = Snapshot(t).value()
+    assert value.stats is not None
+    assert (value.stats.nan, value.stats.inf) == (1, 1)
+    assert value.stats.mean == 1.0
+
+
+def test_a_snapshot_does_not_change_when_the_tensor_changes_in_place() -> None:
+    t = torch.zeros(100)
+    snapshot = Snapshot(t)
+    t.add_(5)
+    value = snapshot.value()
+    assert value.stats is not None
+    assert value.stats.max == 0.0
+
+
+def test_integer_and_boolean_tensors_become_numbers() -> None:
+    assert Snapshot(torch.tensor([1, 2])).value().data == [1.0, 2.0]
+    assert Snapshot(torch.tensor([True, False])).value().data == [1.0, 0.0]
+
+
+def test_a_snapshot_knows_whether_everything_is_finite() -> None:
+    assert Snapshot(torch.ones(3)).finite()
+    assert not Snapshot(torch.tensor([1.0, math.inf])).finite()
+    big = torch.ones(10_000)
+    big[-1] = float("nan")
+    assert not Snapshot(big).finite()
