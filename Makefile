@@ -7,16 +7,17 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: lock run test setup frontend lint typecheck check-docker pytest system-deps clean bench
+.PHONY: lock run test setup frontend lint typecheck check-docker jstest pytest system-deps clean bench
 
 run: setup
 	$(BIN)/gradstage serve --host $(HOST) --port $(PORT)
 
-test: setup system-deps lint typecheck check-docker pytest
+test: setup system-deps lint typecheck check-docker jstest pytest
 
-setup: $(VENV)/.installed static/dist/.built
+# The front end is built first: the wheel (and the editable install) carry static/dist.
+setup: static/dist/.built $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml | static/dist/.built
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==25.3 || true
@@ -48,6 +49,9 @@ typecheck: setup
 check-docker: setup
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
+
+jstest: setup
+	npm run --silent test
 
 pytest: setup
 	$(BIN)/pytest -n 2 --dist loadgroup

@@ -1,5 +1,5 @@
 // The code editor (CodeMirror 6, Python), with lines that light up for the graph and for errors.
-import { EditorState, StateEffect, StateField, type Extension } from "@codemirror/state";
+import { EditorState, StateEffect, StateField, type Extension, type Range } from "@codemirror/state";
 import { Decoration, EditorView, keymap, lineNumbers, highlightActiveLine, type DecorationSet } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { python } from "@codemirror/lang-python";
@@ -13,7 +13,7 @@ const marks = StateField.define<DecorationSet>({
     value = value.map(tr.changes);
     for (const effect of tr.effects) {
       if (!effect.is(setMarks)) continue;
-      const ranges = [];
+      const ranges: Range<Decoration>[] = [];
       const doc = tr.state.doc;
       const lineDeco = (n: number | null, cls: string) => {
         if (n !== null && n >= 1 && n <= doc.lines) ranges.push(Decoration.line({ class: cls }).range(doc.line(n).from));

@@ -39,7 +39,7 @@ function pathOf(series: Series, width: number, height: number): { d: string; x: 
 }
 
 export function chartView(trace: Trace | null, frame: Frame | null): HTMLElement | null {
-  const series = trace?.series ?? [];
+  const series = (trace?.series ?? []).filter((s) => s.y.length > 1);
   if (!series.length) return null;
   const width = 360, height = 150;
   const box = el("section", { class: "chart" }, el("h2", {}, t("chart")));

@@ -6,8 +6,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradstage.api.errors import error_response
 
+# Inline *styles* are allowed: the code editor (CodeMirror) injects its own style sheet at run
+# time. Inline *script* is not: every script is a file served from /static.
 _BASE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; "
     "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'"
 )

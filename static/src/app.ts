@@ -1,0 +1,517 @@
+// The page: wires the editor, graph, timeline, inspector and panels to one state and one Trace.
+import { button, el } from "./dom.ts";
+import { Editor } from "./editor.ts";
+import { GraphView } from "./graphview.ts";
+import { t, type I18nKey } from "./i18n.ts";
+import { Inspector } from "./inspector.ts";
+import { layout } from "./layout.ts";
+import { buildGraph, defaultCollapsed, type DGraph } from "./model.ts";
+import { chartView, consoleView } from "./panels.ts";
+import { Player, type Frame } from "./playback.ts";
+import { describe } from "./describe.ts";
+import { keepCodeInHash, readHash, state, subscribe, toHash, update, type State } from "./store.ts";
+import { Timeline } from "./timeline.ts";
+import { resolvePointer } from "./pointers.ts";
+import { downloadHtml, downloadPng, downloadSvg, downloadText } from "./downloads.ts";
+import type { Boot, Lesson, Trace } from "./types.ts";
+
+const boot = readBoot();
+const embed = boot.page === "embed";
+const workerUrl = workerLocation();
+
+/** The layout worker: next to this script, or (in an exported file) inlined in the page. */
+function workerLocation(): string {
+  const inline = document.getElementById("gradstage-worker");
+  if (inline?.textContent) return URL.createObjectURL(new Blob([inline.textContent], { type: "text/javascript" }));
+  return new URL("layout.worker.js", import.meta.url).href;
+}
+
+let trace: Trace | null = boot.trace;
+let player: Player | null = trace ? new Player(trace) : null;
+let graph: DGraph | null = null;
+let collapsed = new Set<string>();
+let frame: Frame | null = null;
+let lesson: Lesson | null = boot.lesson;
+let running = false;
+let runError: string | null = null;
+let drawToken = 0;
+
+function readBoot(): Boot {
+  const node = document.getElementById("gradstage-boot");
+  const data = JSON.parse(node?.textContent || "{}") as Partial<Boot>;
+  return {
+    page: data.page === "embed" ? "embed" : "app",
+    lesson: data.lesson ?? null,
+    trace: data.trace ?? null,
+    api: data.api === undefined ? "/api" : data.api,
+    lessons: data.lessons ?? [],
+    groups: data.groups ?? {},
+    source: data.source,
+  };
+}
+
+// ---------------------------------------------------------------- layout of the page
+
+const root = document.getElementById("app") ?? document.body;
+root.replaceChildren();
+
+const runButton = button(t("run"), "btn btn--primary btn--run", () => void run(), "Ctrl/⌘ + Enter");
+const lessonSelect = el("select", { class: "lesson-select", "aria-label": t("lessons") });
+const viewButtons = {
+  flow: button(t("viewFlow"), "btn btn--toggle", () => update({ view: "flow" })),
+  grad_fn: button(t("viewGradFn"), "btn btn--toggle", () => update({ view: "grad_fn" })),
+};
+const langSelect = el("select", { class: "lang-select", "aria-label": t("language") },
+  el("option", { value: "en" }, "English"), el("option", { value: "zh-CN" }, "简体中文"));
+langSelect.addEventListener("change", () => update({ lang: langSelect.value as State["lang"] }));
+const themeButton = button(t("theme"), "btn", () => update({ theme: state.theme === "dark" ? "light" : "dark" }));
+const shareButton = button(t("share"), "btn", () => openShare());
+const downloadButton = button(t("download"), "btn", () => openDownloads());
+const fitButton = button(t("fit"), "btn btn--icon", () => graphView.fit());
+const zoomInButton = button("+", "btn btn--icon", () => graphView.zoomBy(1.3));
+const zoomOutButton = button("−", "btn btn--icon", () => graphView.zoomBy(1 / 1.3));
+const collapseButton = button("modules", "btn btn--small", () => toggleModules());
+const status = el("p", { class: "status", role: "status" });
+const notice = el("p", { class: "notice", hidden: "" });
+const lessonBox = el("section", { class: "lesson" });
+const legend = el("section", { class: "legend" });
+const side = el("div", { class: "side" });
+const editorHost = el("div", { class: "editor" });
+const graphHost = el("div", { class: "graph-host" });
+const inspector = new Inspector();
+const timeline = new Timeline();
+
+const header = el("header", { class: "topbar" },
+  el("a", { class: "brand", href: "/" }, "gradstage"),
+  lessonSelect,
+  el("div", { class: "toggle", role: "group", "aria-label": t("view") }, viewButtons.flow, viewButtons.grad_fn),
+  el("span", { class: "spacer" }),
+  langSelect, themeButton, shareButton, downloadButton);
+
+const editorPane = el("section", { class: "pane pane--code" },
+  el("div", { class: "pane__bar" }, el("h2", {}, t("program")), runButton), editorHost, status, lessonBox);
+const graphPane = el("section", { class: "pane pane--graph" },
+  el("div", { class: "graph-tools" }, fitButton, zoomInButton, zoomOutButton, collapseButton), notice, graphHost, legend);
+
+if (embed) {
+  const open = el("a", { class: "embed__open", target: "_blank", rel: "noopener" }, "gradstage ↗");
+  const embedBar = el("div", { class: "embed__bar" }, viewButtons.flow, viewButtons.grad_fn, el("span", { class: "spacer" }), runButton, open);
+  root.append(embedBar, el("div", { class: "embed__main" }, editorPane, graphPane), timeline.root, side);
+  subscribe(() => { open.href = `${location.origin}/${toHash(true)}`; });
+} else {
+  root.append(header, el("main", { class: "workspace" }, editorPane, graphPane, side), timeline.root);
+}
+root.classList.add("app--ready");
+
+const graphView = new GraphView(graphHost, {
+  onSelect: (id) => update({ selected: id }),
+  onHover: (line) => editor?.mark({ hover: line }),
+});
+
+// ---------------------------------------------------------------- initial state
+
+const fromHash = readHash(location.hash);
+const initialSource = fromHash.source ?? boot.source ?? lesson?.source ?? "";
+if (fromHash.lesson && fromHash.lesson !== lesson?.id && !fromHash.source) {
+  // the fragment names another lesson: fetch it after start-up
+  queueMicrotask(() => void openLesson(fromHash.lesson as string, false));
+}
+update({ ...fromHash, source: initialSource, lesson: fromHash.source ? null : (lesson?.id ?? null) });
+
+let editor: Editor | null = null;
+if (state.editor !== "hidden") {
+  editor = new Editor(editorHost, state.source, state.editor === "readonly" || boot.api === null, {
+    onRun: () => void run(),
+    onHoverLine: (line) => graphView.highlightLine(line),
+  });
+  editor.view.dom.addEventListener("keyup", () => {
+    if (editor && editor.source !== state.source) {
+      update({ source: editor.source });
+    }
+  });
+} else {
+  editorPane.hidden = true;
+  root.classList.add("app--no-editor");
+}
+if (boot.api === null || state.editor === "readonly") runButton.hidden = boot.api === null;
+
+for (const item of boot.lessons) {
+  lessonSelect.append(el("option", { value: item.id }, item.title[state.lang] ?? item.title.en ?? item.id));
+}
+lessonSelect.prepend(el("option", { value: "" }, "—"));
+lessonSelect.value = state.lesson ?? "";
+lessonSelect.addEventListener("change", () => {
+  if (lessonSelect.value) void openLesson(lessonSelect.value, true);
+});
+
+// ---------------------------------------------------------------- running a program
+
+async function run(): Promise<void> {
+  if (running || boot.api === null) return;
+  const source = editor ? editor.source : state.source;
+  running = true;
+  runError = null;
+  runButton.disabled = true;
+  runButton.textContent = t("running");
+  status.textContent = t("running");
+  update({ source, playing: false });
+  try {
+    const response = await fetch(`${boot.api}/trace`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: source }),
+    });
+    if (!response.ok) {
+      let message = `HTTP ${response.status}`;
+      try {
+        const body = (await response.json()) as { error?: { message?: string } };
+        if (body.error?.message) message = body.error.message;
+      } catch {
+        // not JSON: keep the status line
+      }
+      const retry = response.headers.get("Retry-After");
+      runError = retry ? `${message} (retry in ${retry} s)` : message;
+    } else {
+      const next = (await response.json()) as Trace;
+      await setTrace(next, true);
+    }
+  } catch {
+    runError = t("networkError");
+  } finally {
+    running = false;
+    runButton.disabled = false;
+    runButton.textContent = t("run");
+    renderStatus();
+  }
+}
+
+async function openLesson(id: string, runIt: boolean): Promise<void> {
+  if (boot.api === null) return;
+  try {
+    const response = await fetch(`${boot.api}/lessons/${encodeURIComponent(id)}`);
+    if (!response.ok) return;
+    lesson = (await response.json()) as Lesson;
+  } catch {
+    runError = t("networkError");
+    renderStatus();
+    return;
+  }
+  keepCodeInHash(false);
+  update({ lesson: lesson.id, source: lesson.source, step: -1, selected: null, playing: false });
+  if (editor) editor.source = lesson.source;
+  renderLesson();
+  if (runIt) await run();
+}
+
+async function setTrace(next: Trace, fromRun: boolean): Promise<void> {
+  trace = next;
+  player = new Player(next);
+  inspector.setTrace(next);
+  timeline.setTrace(next);
+  collapsed = defaultCollapsed(next);
+  const errorLine = next.error?.line ?? null;
+  editor?.mark({ error: errorLine, focus: null });
+  if (fromRun) {
+    const autoplay = state.autoplay || embed;
+    update({ step: -1, selected: null, playing: autoplay && next.events.length > 0 });
+  }
+  await redraw();
+  renderTruncation();
+  renderFrame();
+}
+
+async function redraw(): Promise<void> {
+  if (!trace) return;
+  const token = ++drawToken;
+  const next = buildGraph(trace, state.view, collapsed);
+  collapseButton.hidden = defaultCollapsed(trace, 0).size === 0;
+  const started = performance.now();
+  const positions = await layout(next, workerUrl);
+  if (token !== drawToken || !positions) return;
+  graph = next;
+  graphView.draw(next, positions);
+  graphView.fit();
+  root.dataset.layoutMs = String(Math.round(performance.now() - started));
+  root.dataset.graphNodes = String(next.nodes.length);
+  if (frame) graphView.show(frame);
+  document.dispatchEvent(new CustomEvent("gradstage:drawn", { detail: { nodes: next.nodes.length } }));
+}
+
+function toggleModules(): void {
+  if (!trace) return;
+  collapsed = collapsed.size ? new Set() : defaultCollapsed(trace, 0);
+  void redraw();
+}
+
+// ---------------------------------------------------------------- showing a frame
+
+function renderFrame(): void {
+  if (!player || !trace) {
+    timeline.setTrace(null);
+    timeline.show(t("emptyTrace"));
+    side.replaceChildren(inspector.root, consoleView(null, null, false));
+    inspector.show(null, null);
+    postHeight();
+    return;
+  }
+  frame = player.at(state.step);
+  if (graph) graphView.show(frame);
+  graphView.select(state.selected ? (graph?.owner.get(state.selected) ?? state.selected) : null);
+  const atEnd = state.step >= trace.events.length - 1;
+  timeline.show(describe(frame.event, trace));
+  inspector.show(state.selected, frame);
+  const focus = frame.event?.line ?? null;
+  editor?.mark({ focus, error: atEnd || frame.errorLine !== null ? (trace.error?.line ?? null) : null });
+  const chart = chartView(trace, frame);
+  side.replaceChildren(inspector.root, consoleView(frame, trace, atEnd));
+  if (chart) side.append(chart);
+  root.dataset.step = String(state.step);
+  root.dataset.events = String(trace.events.length);
+  postHeight();
+}
+
+function renderTruncation(): void {
+  const cut = trace?.truncated;
+  if (cut && cut.iterations_total && cut.iterations_detailed && cut.iterations_detailed.length < cut.iterations_total) {
+    const kept = new Set(cut.iterations_detailed);
+    const left = [...Array(cut.iterations_total).keys()].filter((i) => !kept.has(i));
+    notice.textContent = t("truncated", { n: cut.events_dropped ?? 0, a: left[0] ?? 0, b: left[left.length - 1] ?? 0 });
+    notice.hidden = false;
+  } else if (cut?.limit_hit) {
+    notice.textContent = `${cut.limit_hit}`;
+    notice.hidden = false;
+  } else {
+    notice.hidden = true;
+  }
+}
+
+function renderStatus(): void {
+  status.classList.toggle("status--error", Boolean(runError));
+  if (runError) status.textContent = runError;
+  else if (trace?.error) status.textContent = t("errorAt", { line: trace.error.line ?? "?" }) + ` — ${trace.error.type}`;
+  else if (trace) status.textContent = `${trace.events.length} events · ${trace.nodes.length} nodes`;
+  else status.textContent = t("emptyTrace");
+}
+
+function renderLesson(): void {
+  lessonBox.replaceChildren();
+  lessonSelect.value = state.lesson ?? "";
+  if (!lesson || state.lesson !== lesson.id || embed) return;
+  const lang = state.lang;
+  lessonBox.append(
+    el("h2", { class: "lesson__title" }, lesson.title[lang] ?? lesson.title.en),
+    el("p", { class: "lesson__text" }, lesson.explanation[lang] ?? lesson.explanation.en),
+  );
+  if (lesson.pointers.length) {
+    const list = el("ol", { class: "watch" });
+    for (const pointer of lesson.pointers) {
+      const item = el("li", {}, button(pointer.text[lang] ?? pointer.text.en, "watch__item", () => jumpTo(pointer.id)));
+      list.append(item);
+    }
+    lessonBox.append(el("h3", {}, t("watch")), list);
+  }
+}
+
+function jumpTo(pointerId: string): void {
+  const pointer = lesson?.pointers.find((p) => p.id === pointerId);
+  if (!pointer || !trace) return;
+  const found = resolvePointer(trace, pointer.at);
+  if (!found) return;
+  update({ step: found.step, playing: false, selected: found.select ?? state.selected });
+}
+
+function renderLegend(): void {
+  const items: [string, I18nKey][] = [
+    ["node--leaf", "legendLeaf"], ["node--param", "legendParam"], ["node--nonleaf", "legendNonleaf"],
+    ["node--constant", "legendConstant"], ["node--detached", "legendDetached"], ["node--op", "legendOp"],
+  ];
+  const list = el("ul", { class: "legend__list" });
+  for (const [cls, key] of items) list.append(el("li", {}, el("span", { class: `legend__swatch ${cls}` }), t(key)));
+  list.append(el("li", {}, el("span", { class: "legend__swatch legend__swatch--cut" }), t("legendCut")));
+  legend.replaceChildren(el("h2", {}, t("legend")), list);
+}
+
+function relabel(): void {
+  document.documentElement.lang = state.lang;
+  runButton.textContent = running ? t("running") : t("run");
+  runButton.setAttribute("aria-label", t("run"));
+  viewButtons.flow.textContent = t("viewFlow");
+  viewButtons.grad_fn.textContent = t("viewGradFn");
+  themeButton.textContent = state.theme === "dark" ? t("light") : t("dark");
+  themeButton.setAttribute("aria-label", t("theme"));
+  shareButton.textContent = t("share");
+  downloadButton.textContent = t("download");
+  fitButton.textContent = t("fit");
+  zoomInButton.setAttribute("aria-label", t("zoomIn"));
+  zoomOutButton.setAttribute("aria-label", t("zoomOut"));
+  fitButton.setAttribute("aria-label", t("fit"));
+  for (const key of ["run", "share", "download"] as const) {
+    const b = { run: runButton, share: shareButton, download: downloadButton }[key];
+    b.setAttribute("aria-label", t(key));
+  }
+  editorPane.querySelector("h2")!.textContent = t("program");
+  langSelect.value = state.lang;
+  for (const option of Array.from(lessonSelect.options)) {
+    const item = boot.lessons.find((l) => l.id === option.value);
+    if (item) option.textContent = item.title[state.lang] ?? item.title.en;
+  }
+  timeline.relabel();
+  renderLegend();
+  renderLesson();
+  renderStatus();
+}
+
+// ---------------------------------------------------------------- share and downloads
+
+function dialog(title: string, ...body: HTMLElement[]): void {
+  const close = button(t("close"), "btn", () => box.remove());
+  const box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-label": title },
+    el("div", { class: "dialog__body" }, el("h2", {}, title), ...body, close));
+  box.addEventListener("keydown", (event) => { if (event.key === "Escape") box.remove(); });
+  box.addEventListener("click", (event) => { if (event.target === box) box.remove(); });
+  document.body.append(box);
+  close.focus();
+}
+
+function copyField(label: string, text: string): HTMLElement {
+  const area = el("textarea", { class: "copy__text", readonly: "", rows: "3", "aria-label": label });
+  area.value = text;
+  const copy = button(label, "btn", () => {
+    area.select();
+    void navigator.clipboard?.writeText(text).catch(() => document.execCommand("copy"));
+    copy.textContent = t("copied");
+  });
+  return el("div", { class: "copy" }, area, copy);
+}
+
+function permalink(): string {
+  return `${location.origin}${location.pathname === "/embed" ? "/" : location.pathname}${toHash(true)}`;
+}
+
+function embedSnippet(): string {
+  const src = state.lesson && !editorChanged()
+    ? `${location.origin}/embed/${state.lesson}#${toHash(false).slice(1)}`
+    : `${location.origin}/embed${toHash(true)}`;
+  return `<iframe src="${src.replace(/"/g, "&quot;")}" width="100%" height="560" style="border:0" loading="lazy" title="gradstage"></iframe>`;
+}
+
+function editorChanged(): boolean {
+  return !lesson || lesson.source !== state.source;
+}
+
+function openShare(): void {
+  keepCodeInHash(true);
+  history.replaceState(null, "", toHash(true));
+  dialog(t("share"), copyField(t("copyLink"), permalink()), copyField(t("copyEmbed"), embedSnippet()));
+}
+
+function baseName(): string {
+  return state.lesson ?? "gradstage";
+}
+
+function openDownloads(): void {
+  const list = el("div", { class: "downloads" },
+    button(t("downloadTrace"), "btn", () => trace && downloadText(`${baseName()}.trace.json`, JSON.stringify(trace), "application/json")),
+    button(t("downloadSvg"), "btn", () => downloadSvg(graphView, `${baseName()}.svg`)),
+    button(t("downloadPng"), "btn", () => void downloadPng(graphView, `${baseName()}.png`)),
+    button(t("downloadHtml"), "btn", () => trace && void downloadHtml(trace, state.source, `${baseName()}.html`)),
+  );
+  dialog(t("download"), list);
+}
+
+// ---------------------------------------------------------------- playback loop
+
+let lastTick = 0;
+let carry = 0;
+const reducedMotion = typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+function tick(now: number): void {
+  if (!state.playing || !player) return;
+  const perSecond = 2 * state.speed;
+  carry += ((now - lastTick) / 1000) * perSecond;
+  lastTick = now;
+  const steps = Math.floor(carry);
+  if (steps > 0) {
+    carry -= steps;
+    const next = Math.min(player.length - 1, state.step + steps);
+    update({ step: next, playing: next < player.length - 1 });
+  }
+  if (state.playing) requestAnimationFrame(tick);
+}
+
+function startPlaying(): void {
+  lastTick = performance.now();
+  carry = 1; // the first step shows at once
+  requestAnimationFrame(tick);
+}
+
+// ---------------------------------------------------------------- state → view
+
+subscribe((s, changed) => {
+  if (changed.has("theme")) document.documentElement.dataset.theme = s.theme;
+  if (changed.has("lang")) relabel();
+  if (changed.has("view")) {
+    viewButtons.flow.setAttribute("aria-pressed", String(s.view === "flow"));
+    viewButtons.grad_fn.setAttribute("aria-pressed", String(s.view === "grad_fn"));
+    void redraw();
+  }
+  if (changed.has("theme")) themeButton.textContent = s.theme === "dark" ? t("light") : t("dark");
+  if (changed.has("playing") && s.playing) startPlaying();
+  if (changed.has("step") || changed.has("selected") || changed.has("playing") || changed.has("lang") || changed.has("speed")) {
+    renderFrame();
+  }
+  if (changed.has("selected") && s.selected) {
+    const item = trace?.tensors.find((x) => x.id === s.selected) ?? trace?.nodes.find((x) => x.id === s.selected);
+    if (item?.line) editor?.mark({ focus: item.line });
+  }
+  if (changed.has("lesson")) renderLesson();
+});
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target as HTMLElement | null;
+  if (target?.closest(".cm-editor, input, select, textarea, .dialog")) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target?.tagName === "BUTTON" && (event.key === " " || event.key === "Enter")) return;
+  if (timeline.handleKey(event)) event.preventDefault();
+});
+
+// ---------------------------------------------------------------- embed: tell the parent our height
+
+let lastHeight = 0;
+function postHeight(): void {
+  if (!embed || window.parent === window) return;
+  const height = Math.ceil(document.documentElement.scrollHeight);
+  if (height === lastHeight) return;
+  lastHeight = height;
+  window.parent.postMessage({ type: "gradstage:height", height, href: location.href }, "*");
+}
+if (embed) {
+  new ResizeObserver(() => postHeight()).observe(document.body);
+  root.classList.add("app--embed");
+}
+
+// ---------------------------------------------------------------- start
+
+document.documentElement.dataset.theme = state.theme;
+viewButtons.flow.setAttribute("aria-pressed", String(state.view === "flow"));
+viewButtons.grad_fn.setAttribute("aria-pressed", String(state.view === "grad_fn"));
+relabel();
+if (reducedMotion) root.classList.add("app--reduced-motion");
+window.addEventListener("resize", () => graphView.fit());
+
+if (trace && !fromHash.source) {
+  void setTrace(trace, false).then(() => {
+    if (state.autoplay || embed) update({ playing: true, step: state.step >= trace!.events.length - 1 ? -1 : state.step });
+  });
+} else if (boot.api !== null && state.source.trim()) {
+  void run();
+} else {
+  renderFrame();
+}
+renderStatus();
+
+// for tests and the notebook view: the current Trace and state, read-only
+(window as unknown as { gradstage: unknown }).gradstage = {
+  get trace() { return trace; },
+  get state() { return { ...state }; },
+};
