@@ -4,7 +4,7 @@ import { copyFile, mkdir } from "node:fs/promises";
 
 const common = {
   bundle: true,
-  minify: true,
+  minify: process.env.GRADSTAGE_DEBUG ? false : true,
   sourcemap: true,
   target: ["es2022"],
   legalComments: "external",

@@ -1,13 +1,19 @@
-"""Every setting of the server, from environment variables prefixed ``GRADSTAGE_``."""
+"""Every setting of the server, from environment variables prefixed ``GRADSTAGE_``.
+
+docs/operations.md lists them all; keep it in step when adding one.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gradstage.limits import Limits
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
 class Settings(BaseSettings):
@@ -15,34 +21,52 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRADSTAGE_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="address to bind")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to bind")
     workers: int = Field(default=2, ge=1, description="programs run at once (sandbox children)")
-    queue_size: int = Field(default=32, ge=1, description="programs waiting before 503")
-    cache_mb: int = Field(default=64, ge=0, description="memory for cached traces")
+    queue_size: int = Field(
+        default=32, ge=0, description="programs waiting for a worker before new ones get 503"
+    )
+    cache_mb: int = Field(default=64, ge=0, description="memory for cached traces (0: no cache)")
     rate_limit_per_minute: int = Field(
         default=60, ge=0, description="uncached runs per client per minute (0: no limit)"
     )
-    rate_limit_burst: int = Field(default=20, ge=1)
+    rate_limit_burst: int = Field(default=20, ge=1, description="uncached runs a client may burst")
     trust_forwarded_for: bool = Field(
-        default=False, description="take the client address from X-Forwarded-For"
+        default=False, description="take the client address from X-Forwarded-For (behind a proxy)"
     )
     frame_ancestors: str = Field(
         default="*", description="who may embed /embed/* in an iframe (CSP frame-ancestors)"
     )
-    log_level: str = "info"
-    log_source: bool = Field(default=False, description="include program source in logs")
+    warm_lessons: bool = Field(
+        default=True, description="trace every lesson at start-up (first visitors hit the cache)"
+    )
+    log_level: LogLevel = Field(default="info", description="log level")
+    log_source: bool = Field(default=False, description="include program source in access logs")
     allow_unsandboxed: bool = Field(
         default=False, description="serve even without process isolation (local use only)"
     )
-    cpu_seconds: float = 5.0
-    wall_seconds: float = 10.0
-    memory_mb: int = 1024
-    stdout_kb: int = 64
-    source_kb: int = 20
-    max_nodes: int = 5_000
-    max_events: int = 20_000
-    trace_mb: int = 4
+    cpu_seconds: float = Field(default=5.0, gt=0, description="CPU time of one program")
+    wall_seconds: float = Field(default=10.0, gt=0, description="wall-clock time of one program")
+    memory_mb: int = Field(default=1024, ge=64, description="address space of one program")
+    stdout_kb: int = Field(default=64, ge=1, description="printed output kept")
+    source_kb: int = Field(default=20, ge=1, description="longest program accepted")
+    max_nodes: int = Field(default=5_000, ge=1, description="autograd nodes kept in a trace")
+    max_events: int = Field(default=20_000, ge=1, description="timeline events kept in a trace")
+    trace_mb: int = Field(default=4, ge=1, description="largest trace a program may produce")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _one_header_value(cls, value: str) -> str:
+        """A list of CSP sources: no ``;`` or line breaks that would smuggle in other directives."""
+        if any(c in value for c in ";,\r\n") or not value.strip():
+            raise ValueError("frame_ancestors is a space-separated list of CSP sources")
+        return value.strip()
 
     def limits(self) -> Limits:
         """The per-run limits these settings describe."""

@@ -35,6 +35,7 @@ let lesson: Lesson | null = boot.lesson;
 let running = false;
 let runError: string | null = null;
 let drawToken = 0;
+let lastSideKey = "";
 
 function readBoot(): Boot {
   const node = document.getElementById("gradstage-boot");
@@ -204,8 +205,10 @@ async function openLesson(id: string, runIt: boolean): Promise<void> {
 }
 
 async function setTrace(next: Trace, fromRun: boolean): Promise<void> {
+  performance.mark("gradstage:trace");
   trace = next;
   player = new Player(next);
+  frame = null;
   inspector.setTrace(next);
   timeline.setTrace(next);
   collapsed = defaultCollapsed(next);
@@ -234,6 +237,7 @@ async function redraw(): Promise<void> {
   root.dataset.layoutMs = String(Math.round(performance.now() - started));
   root.dataset.graphNodes = String(next.nodes.length);
   if (frame) graphView.show(frame);
+  performance.mark("gradstage:drawn");
   document.dispatchEvent(new CustomEvent("gradstage:drawn", { detail: { nodes: next.nodes.length } }));
 }
 
@@ -259,12 +263,19 @@ function renderFrame(): void {
   graphView.select(state.selected ? (graph?.owner.get(state.selected) ?? state.selected) : null);
   const atEnd = state.step >= trace.events.length - 1;
   timeline.show(describe(frame.event, trace));
-  inspector.show(state.selected, frame);
   const focus = frame.event?.line ?? null;
   editor?.mark({ focus, error: atEnd || frame.errorLine !== null ? (trace.error?.line ?? null) : null });
-  const chart = chartView(trace, frame);
-  side.replaceChildren(inspector.root, consoleView(frame, trace, atEnd));
-  if (chart) side.append(chart);
+  // The side panels change less often than the graph: rebuild them only when what they show moved.
+  const sideKey = `${state.selected}|${frame.stdout.length}|${frame.iteration}|${atEnd}|${frame.errorLine}|${state.lang}`;
+  if (!state.playing || sideKey !== lastSideKey || state.selected) {
+    inspector.show(state.selected, frame);
+    if (sideKey !== lastSideKey || !state.playing) {
+      const chart = chartView(trace, frame);
+      side.replaceChildren(inspector.root, consoleView(frame, trace, atEnd));
+      if (chart) side.append(chart);
+    }
+    lastSideKey = sideKey;
+  }
   root.dataset.step = String(state.step);
   root.dataset.events = String(trace.events.length);
   postHeight();

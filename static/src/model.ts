@@ -173,7 +173,7 @@ function collapse(nodes: DNode[], edges: DEdge[], modules: Set<string>): { nodes
 }
 
 /** Module names to collapse: top-level modules when the graph has more than ``threshold`` nodes. */
-export function defaultCollapsed(trace: Trace, threshold = 400): Set<string> {
+export function defaultCollapsed(trace: Trace, threshold = 1500): Set<string> {
   if (trace.tensors.length + trace.nodes.length <= threshold) return new Set();
   const names = new Set<string>();
   for (const item of [...trace.tensors, ...trace.nodes]) {

@@ -69,7 +69,7 @@ export function update(patch: Partial<State>): void {
   if (changed.has("lang")) store("gradstage.lang", state.lang);
   if (changed.has("theme")) store("gradstage.theme", state.theme);
   for (const listener of listeners) listener(state, changed);
-  if (!changed.has("playing") || changed.size > 1) writeHash();
+  writeHash();
 }
 
 function store(key: string, value: string): void {
@@ -101,9 +101,16 @@ export function toHash(withCode: boolean): string {
 
 let hashCode = false;
 
+let hashTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Mirror the state in the URL, at most a few times a second (browsers throttle history calls). */
 function writeHash(): void {
-  const hash = toHash(hashCode);
-  if (location.hash !== hash) history.replaceState(null, "", hash);
+  if (hashTimer !== null) return;
+  hashTimer = setTimeout(() => {
+    hashTimer = null;
+    const hash = toHash(hashCode);
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }, 250);
 }
 
 /** Read the fragment: view options, and a program if the link carries one. */

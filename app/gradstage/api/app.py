@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gradstage import __version__, lessons
-from gradstage.api import errors, health, lessons as lessons_routes, pages, trace
+from gradstage.api import errors, health, pages, trace
+from gradstage.api import lessons as lessons_routes
 from gradstage.api.cache import TraceCache, cache_key
 from gradstage.api.observe import Metrics, Observe
 from gradstage.api.ratelimit import RateLimiter
@@ -19,10 +20,12 @@ from gradstage.api.security import SecurityHeaders
 from gradstage.api.state import Services
 from gradstage.paths import static_dir
 from gradstage.runner import Runner
-from gradstage.schema import encode
 from gradstage.settings import Settings, get_settings
 
 log = logging.getLogger("gradstage")
+
+# How often the server checks that a warm sandbox worker exists, and starts one if not.
+WATCH_SECONDS = 1.0
 
 
 def _default_runner(settings: Settings) -> Runner:
@@ -35,20 +38,51 @@ def _default_runner(settings: Settings) -> Runner:
     )
 
 
-async def _warm_lessons(services: Services) -> None:
+async def warm_lessons(services: Services) -> None:
     """Trace every lesson once, so the first visitor of each gets it from the cache."""
-    for lesson in lessons.catalog():
+    try:
+        catalog = lessons.catalog()
+    except Exception:
+        log.exception("could not read the lessons")
+        return
+    for lesson in catalog:
         key = cache_key(lesson.source, services.limits)
-        if services.cache.get(key) is None:
-            result = await services.runner.run(lesson.source, services.limits)
-            if result.error is None or result.error.code is None:
-                services.cache.put(key, encode(result))
+        try:
+            await services.cache.get_or_make(
+                key,
+                trace.maker(services, lesson.source),
+                lambda: trace.reserve(services),
+            )
+        except Exception:
+            log.exception("could not trace lesson %s at start-up", lesson.id)
+
+
+async def keep_ready(runner: Runner, interval: float = WATCH_SECONDS) -> None:
+    """Start a new warm worker whenever there is none (after a crash), so /readyz recovers
+    without waiting for a request (a load balancer sends none to an instance that is not ready).
+    """
+    while True:
+        await asyncio.sleep(interval)
+        if not runner.ready:
+            try:
+                await runner.start()
+            except Exception:
+                log.exception("could not restart the sandbox")
+
+
+def body_cap(settings: Settings) -> int:
+    """Largest request body: the longest program, each character JSON-escaped (``\\uXXXX``)."""
+    return settings.limits().source_bytes * 6 + 4096
 
 
 def create_app(settings: Settings | None = None, runner: Runner | None = None) -> FastAPI:
-    """Build the app; ``runner`` defaults to a sandbox pool configured by ``settings``."""
+    """Build the app; ``runner`` defaults to a sandbox pool configured by ``settings``.
+
+    The runner is started and stopped by the app's lifespan (uvicorn runs it).
+    """
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    logging.getLogger("gradstage").setLevel(settings.log_level.upper())
     services = Services(
         settings=settings,
         runner=runner or _default_runner(settings),
@@ -57,6 +91,8 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         metrics=Metrics(),
     )
+    services.metrics.queue_capacity.set(services.capacity)
+    services.metrics.watch(services.cache, lambda: services.runner.ready)
     stats = getattr(services.runner, "stats", None)
     if stats is not None:
         services.metrics.watch_sandbox(stats)
@@ -65,25 +101,36 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.runner.start()
         log.info("gradstage %s ready; sandbox: %s", __version__, services.runner.layers())
-        warm = asyncio.create_task(_warm_lessons(services))
+        tasks = [asyncio.create_task(keep_ready(services.runner))]
+        if settings.warm_lessons and settings.cache_mb > 0:
+            tasks.append(asyncio.create_task(warm_lessons(services)))
         try:
             yield
         finally:
-            warm.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await services.runner.close()
 
     app = FastAPI(
         title="gradstage",
         version=__version__,
-        description="Run a PyTorch program in a sandbox and get the Trace of what autograd did.",
+        description="Run a PyTorch program in a sandbox and get the Trace of what autograd did. "
+        'Errors have one shape: {"error": {"code", "message", "detail"}}.',
         lifespan=lifespan,
+        # The interactive docs load scripts from a CDN and inline script, which the CSP forbids
+        # (and classrooms are often offline); the OpenAPI document stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
     for module in (trace, lessons_routes, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(static_dir()), check_dir=False), "static")
-    max_body = settings.limits().source_bytes * 6 + 4096  # JSON escaping can grow the source
+    # The last added is the outermost: Observe sees every answer, 413s and 500s included.
+    app.add_middleware(
+        SecurityHeaders, frame_ancestors=settings.frame_ancestors, max_body=body_cap(settings)
+    )
     app.add_middleware(Observe, metrics=services.metrics)
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors, max_body=max_body)
     return app

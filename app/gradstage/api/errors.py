@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +24,7 @@ _CODES = {
 
 
 def error_response(
-    status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None
+    status: int, message: str, detail: Any = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """A JSON error in the stable shape."""
     body = {"error": {"code": _CODES.get(status, "error"), "message": message, "detail": detail}}

@@ -42,8 +42,12 @@ async def read_status(services: ServicesDep) -> dict[str, Any]:
             "stdout_bytes": limits.stdout_bytes,
             "source_bytes": limits.source_bytes,
         },
-        "queue": {"waiting": services.waiting, "size": services.settings.queue_size},
-        "cache": {"entries": len(services.cache), "bytes": services.cache.size},
+        "queue": {"in_flight": services.in_flight, "capacity": services.capacity},
+        "cache": {
+            "entries": len(services.cache),
+            "bytes": services.cache.size,
+            "max_bytes": services.cache.max_bytes,
+        },
     }
 
 

@@ -26,12 +26,17 @@ async def list_lessons() -> Response:
         }
         for lesson in lessons.catalog()
     ]
-    return Response(msgspec.json.encode({"groups": lessons.GROUPS, "lessons": items}),
-                    media_type="application/json")
+    return Response(
+        msgspec.json.encode({"groups": lessons.GROUPS, "lessons": items}),
+        media_type="application/json",
+    )
 
 
-@router.get("/api/lessons/{lesson_id}", response_class=Response,
-            responses={200: _JSON, 404: {"description": "no such lesson"}})
+@router.get(
+    "/api/lessons/{lesson_id}",
+    response_class=Response,
+    responses={200: _JSON, 404: {"description": "no such lesson"}},
+)
 async def read_lesson(lesson_id: str) -> Response:
     """One lesson: its program, texts and pointers."""
     lesson = lessons.get(lesson_id)

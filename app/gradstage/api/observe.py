@@ -1,10 +1,16 @@
-"""Metrics (Prometheus) and structured access logs; program source is never logged by default."""
+"""Metrics (Prometheus) and structured access logs; program source is never logged by default.
+
+One JSON object per request on the ``gradstage.access`` logger: time, method, path (never the
+query string), status, ms, client and, for traces, how it was served, its outcome and size. The
+program's source is added only when the operator sets GRADSTAGE_LOG_SOURCE=1.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -13,6 +19,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("gradstage.access")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class Metrics:
@@ -35,12 +42,19 @@ class Metrics:
         )
         self.traces = Counter(
             "gradstage_traces_total",
-            "Trace requests by outcome (ok, error, a limit code) and whether cached",
-            ["outcome", "cached"],
+            "Traces served by outcome (ok, error, a limit code) and how (hit, shared, miss)",
+            ["outcome", "served"],
             registry=self.registry,
         )
         self.queue = Gauge(
-            "gradstage_queue_depth", "Programs waiting or running", registry=self.registry
+            "gradstage_queue_depth",
+            "New runs admitted and not finished (running or waiting for a worker)",
+            registry=self.registry,
+        )
+        self.queue_capacity = Gauge(
+            "gradstage_queue_capacity",
+            "Runs in flight at most before 503 (workers + queue size)",
+            registry=self.registry,
         )
         self.rejected = Counter(
             "gradstage_rejected_total",
@@ -52,6 +66,32 @@ class Metrics:
     def watch_sandbox(self, stats: Any) -> None:
         """Export the sandbox's own counters (kills by reason, workers started)."""
         self.registry.register(_SandboxCollector(stats))
+
+    def watch(self, cache: Any, ready: Callable[[], bool]) -> None:
+        """Export the cache's size and counters and whether a warm worker is waiting."""
+        self.registry.register(_ServerCollector(cache, ready))
+
+
+class _ServerCollector(Collector):
+    def __init__(self, cache: Any, ready: Callable[[], bool]) -> None:
+        self.cache = cache
+        self.ready = ready
+
+    def collect(self) -> Any:
+        yield GaugeMetricFamily(
+            "gradstage_ready", "1 when a warm sandbox worker is waiting", value=int(self.ready())
+        )
+        yield GaugeMetricFamily(
+            "gradstage_cache_bytes", "Bytes of cached traces", value=self.cache.size
+        )
+        yield GaugeMetricFamily("gradstage_cache_entries", "Cached traces", value=len(self.cache))
+        lookups = CounterMetricFamily(
+            "gradstage_cache_lookups", "Trace requests by how they were served", labels=["served"]
+        )
+        counts = {"hit": self.cache.hits, "shared": self.cache.shared, "miss": self.cache.misses}
+        for served, value in counts.items():
+            lookups.add_metric([served], value)
+        yield lookups
 
 
 class _SandboxCollector(Collector):
@@ -88,7 +128,11 @@ def route_of(scope: Scope) -> str:
     """The route template (``/api/lessons/{lesson_id}``), not the raw path, to bound labels."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if path:
+        return str(path)
+    if str(scope.get("path", "")).startswith("/static/"):
+        return "/static"
+    return "unmatched"
 
 
 class Observe:
@@ -116,11 +160,13 @@ class Observe:
         finally:
             elapsed = time.perf_counter() - start
             route = route_of(scope)
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(route).observe(elapsed)
             access_log.info(
                 json.dumps(
                     {
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,

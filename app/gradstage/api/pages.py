@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from gradstage import lessons
 from gradstage.api.cache import cache_key
 from gradstage.api.errors import ApiError
-from gradstage.api.state import ServicesDep
+from gradstage.api.state import Services, ServicesDep
 from gradstage.paths import static_dir, templates_dir
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -41,14 +41,15 @@ def boot_json(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _page(request: Request, services: Any, page: str, lesson_id: str | None) -> HTMLResponse:
+def _page(request: Request, services: Services, page: str, lesson_id: str | None) -> HTMLResponse:
     lesson = lessons.get(lesson_id) if lesson_id else None
     if lesson_id and lesson is None:
         raise ApiError(404, f"there is no lesson {lesson_id!r}")
     trace = None
     if lesson is not None:
         cached = services.cache.get(cache_key(lesson.source, services.limits))
-        trace = msgspec.json.decode(cached) if cached else None
+        # The cached bytes are the Trace's JSON already: embedded as they are, not re-encoded.
+        trace = msgspec.Raw(cached) if cached else None
     boot = {
         "page": page,
         "lesson": msgspec.to_builtins(lesson) if lesson else None,

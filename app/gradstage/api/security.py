@@ -1,25 +1,44 @@
-"""Security headers on every response, and a cap on request bodies."""
+"""Security headers on every response, a cap on request bodies, and a last-resort 500.
+
+Pure ASGI (no BaseHTTPMiddleware) so it adds nothing to the per-request cost that matters.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradstage.api.errors import error_response
 
-# Inline *styles* are allowed: the code editor (CodeMirror) injects its own style sheet at run
-# time. Inline *script* is not: every script is a file served from /static.
+log = logging.getLogger("gradstage")
+
+# No 'unsafe-inline' anywhere: the page's boot data is a <script type="application/json">,
+# which is data, not script. Workers may come from blob: (the layout worker).
 _BASE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
 
 
+def is_embed(path: str) -> bool:
+    """The embed routes, the only ones other sites may frame."""
+    return path == "/embed" or path.startswith("/embed/")
+
+
 def csp_for(path: str, frame_ancestors: str) -> str:
     """The Content-Security-Policy: no inline script anywhere; only /embed may be framed."""
-    ancestors = frame_ancestors if path.startswith("/embed") else "'none'"
+    ancestors = frame_ancestors if is_embed(path) else "'none'"
     return f"{_BASE_CSP}; frame-ancestors {ancestors}"
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over the cap (FastAPI re-raises HTTPExceptions from body reading)."""
+
+    def __init__(self, max_body: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_body} bytes")
 
 
 class SecurityHeaders:
@@ -41,18 +60,21 @@ class SecurityHeaders:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
         ]
-        if not path.startswith("/embed"):
+        if not is_embed(path):
             headers.append((b"x-frame-options", b"DENY"))
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = list(message.get("headers", [])) + headers
             await send(message)
 
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            response = error_response(413, f"the request body is larger than {self.max_body} bytes")
-            await response(scope, receive, send_with_headers)
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            too_large = BodyTooLarge(self.max_body)
+            await error_response(413, str(too_large.detail))(scope, receive, send_with_headers)
             return
         received = 0
 
@@ -62,15 +84,17 @@ class SecurityHeaders:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.max_body)
             return message
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            response = error_response(413, f"the request body is larger than {self.max_body} bytes")
+        except Exception as exc:
+            if started:
+                raise
+            if isinstance(exc, HTTPException):  # raised outside a route (no handler ran)
+                response = error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+            else:
+                log.exception("unhandled error on %s %s", scope["method"], path)
+                response = error_response(500, "internal error")
             await response(scope, receive, send_with_headers)
-
-
-class _TooLarge(Exception):
-    pass

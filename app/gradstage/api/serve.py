@@ -1,20 +1,23 @@
-"""``gradstage serve``: run the app with uvicorn."""
+"""``gradstage serve``: run the app with uvicorn (one process; scale with replicas)."""
 
 from __future__ import annotations
 
 import uvicorn
 
-from gradstage.settings import Settings, get_settings
+from gradstage.settings import Settings
 
 
 def serve(host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
-    """Serve until interrupted; command-line options override environment settings."""
+    """Serve until interrupted; command-line options override environment settings.
+
+    ``workers`` is the number of programs run at once (sandbox children), not of server
+    processes: the server is one asyncio process, and more capacity comes from more replicas.
+    """
     from gradstage.api.app import create_app
 
-    settings: Settings = get_settings()
-    updates = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
-    if updates:
-        settings = settings.model_copy(update=updates)
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
+                 if v is not None}  # fmt: skip
+    settings = Settings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -23,5 +26,6 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         log_level=settings.log_level,
         access_log=False,  # gradstage.access logs every request as JSON instead
         proxy_headers=settings.trust_forwarded_for,
+        server_header=False,
     )
     return 0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,8 +25,12 @@ class Services:
     cache: TraceCache
     limiter: RateLimiter
     metrics: Metrics
-    waiting: int = 0
-    started: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0  # new runs admitted and not finished: running or waiting for a worker
+
+    @property
+    def capacity(self) -> int:
+        """Runs in flight at most: every worker busy and the queue full."""
+        return self.settings.workers + self.settings.queue_size
 
 
 def get_services(request: Request) -> Services:
