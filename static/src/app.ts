@@ -362,6 +362,8 @@ function relabel(): void {
   }
   editorPane.querySelector("h2")!.textContent = t("program");
   langSelect.value = state.lang;
+  langSelect.setAttribute("aria-label", t("language"));
+  lessonSelect.setAttribute("aria-label", t("lessons"));
   for (const option of Array.from(lessonSelect.options)) {
     const item = boot.lessons.find((l) => l.id === option.value);
     if (item) option.textContent = item.title[state.lang] ?? item.title.en;
@@ -459,7 +461,10 @@ function startPlaying(): void {
 // ---------------------------------------------------------------- state → view
 
 subscribe((s, changed) => {
-  if (changed.has("theme")) document.documentElement.dataset.theme = s.theme;
+  if (changed.has("theme")) {
+    document.documentElement.dataset.theme = s.theme;
+    timeline.paint();
+  }
   if (changed.has("lang")) relabel();
   if (changed.has("view")) {
     viewButtons.flow.setAttribute("aria-pressed", String(s.view === "flow"));
@@ -525,4 +530,5 @@ renderStatus();
 (window as unknown as { gradstage: unknown }).gradstage = {
   get trace() { return trace; },
   get state() { return { ...state }; },
+  seek(step: number) { update({ step, playing: false }); },
 };

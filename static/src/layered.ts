@@ -10,7 +10,7 @@ export interface LResult { positions: Record<string, [number, number]>; width: n
 export interface LOptions { layerGap?: number; nodeGap?: number; sweeps?: number }
 
 export function layered(nodes: LNode[], edges: LEdge[], options: LOptions = {}): LResult {
-  const layerGap = options.layerGap ?? 46;
+  const layerGap = options.layerGap ?? 34;
   const nodeGap = options.nodeGap ?? 18;
   const n = nodes.length;
   const index = new Map<string, number>();

@@ -33,9 +33,9 @@ export interface DGraph {
   owner: Map<string, string>;
 }
 
-const TENSOR_W = 132;
+const TENSOR_W = 112;
 const TENSOR_H = 58;
-const OP_W = 64;
+const OP_W = 48;
 const OP_H = 34;
 
 export function tensorLabel(t: TensorInfo): string {
@@ -55,7 +55,7 @@ function tensorNode(t: TensorInfo): DNode {
 }
 
 function opNode(n: GraphNode): DNode {
-  const width = Math.max(OP_W, 14 + 8 * n.label.length);
+  const width = Math.max(OP_W, 18 + 8 * n.label.length);
   return {
     id: n.id, kind: "op", sub: n.kind, label: n.label, title: `${n.name}${n.op ? ` (${n.op})` : ""}`,
     line: n.line ?? null, module: n.module ?? null, width, height: OP_H, node: n,

@@ -5,7 +5,13 @@ import { markers } from "./playback.ts";
 import { nextSpeed, state, update } from "./store.ts";
 import type { Trace } from "./types.ts";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
+/** The colour (a CSS variable of the theme) of each kind of event on the timeline. */
+const TICK_COLOURS: Record<string, string> = {
+  op: "--forward", backward: "--backward", node: "--backward", accumulate: "--backward",
+  retain_grad: "--backward", hook: "--backward", zero_grad: "--muted", grad_set: "--muted",
+  optimizer: "--param", update: "--param", clip: "--param", print: "--op",
+  error: "--error", anomaly: "--error", warning: "--error",
+};
 
 export class Timeline {
   readonly root: HTMLElement;
@@ -15,7 +21,8 @@ export class Timeline {
   private readonly restart: HTMLButtonElement;
   private readonly speed: HTMLSelectElement;
   private readonly range: HTMLInputElement;
-  private readonly ticks: SVGSVGElement;
+  private readonly ticks: HTMLCanvasElement;
+  private trace: Trace | null = null;
   private readonly position: HTMLElement;
   private readonly now: HTMLElement;
   private length = 0;
@@ -30,10 +37,8 @@ export class Timeline {
     this.speed.addEventListener("change", () => update({ speed: Number(this.speed.value) }));
     this.range = el("input", { type: "range", min: "-1", max: "0", value: "-1", class: "scrub", "aria-label": "timeline" });
     this.range.addEventListener("input", () => update({ step: Number(this.range.value), playing: false }));
-    this.ticks = document.createElementNS(SVG_NS, "svg");
-    this.ticks.setAttribute("class", "ticks");
-    this.ticks.setAttribute("preserveAspectRatio", "none");
-    this.ticks.setAttribute("aria-hidden", "true");
+    this.ticks = el("canvas", { class: "ticks", "aria-hidden": "true" });
+    new ResizeObserver(() => this.paint()).observe(this.ticks);
     this.position = el("span", { class: "position" });
     this.now = el("p", { class: "now", "aria-live": "polite" });
     this.root = el("section", { class: "timeline" },
@@ -65,34 +70,44 @@ export class Timeline {
   }
 
   setTrace(trace: Trace | null): void {
+    this.trace = trace;
     this.length = trace?.events.length ?? 0;
     this.range.max = String(Math.max(0, this.length - 1));
-    this.ticks.replaceChildren();
+    this.paint();
+  }
+
+  /** Ticks on a canvas (one per event, coloured by kind) with markers: cheap for 10,000s of events. */
+  paint(): void {
+    const trace = this.trace;
+    const box = this.ticks.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(box.width * ratio));
+    const height = Math.max(1, Math.round(box.height * ratio));
+    this.ticks.width = width;
+    this.ticks.height = height;
+    const context = this.ticks.getContext("2d");
+    if (!context) return;
+    context.clearRect(0, 0, width, height);
     if (!trace || !this.length) return;
-    this.ticks.setAttribute("viewBox", `0 0 ${this.length} 10`);
-    const frag = document.createDocumentFragment();
+    const styles = getComputedStyle(this.root);
+    const colour = (name: string) => styles.getPropertyValue(name).trim() || "#888";
+    const palette: Record<string, string> = {};
+    for (const [kind, name] of Object.entries(TICK_COLOURS)) palette[kind] = colour(name);
+    const fallback = colour("--edge");
+    const scale = width / this.length;
+    const tick = Math.max(1, scale - (scale > 3 ? 1 : 0));
     for (const e of trace.events) {
-      const tick = document.createElementNS(SVG_NS, "rect");
-      tick.setAttribute("x", String(e.seq));
-      tick.setAttribute("y", "3");
-      tick.setAttribute("width", "1");
-      tick.setAttribute("height", "7");
-      tick.setAttribute("class", `tick tick--${e.kind}`);
-      frag.append(tick);
+      context.fillStyle = palette[e.kind] ?? fallback;
+      context.fillRect(Math.floor(e.seq * scale), height * 0.3, tick, height * 0.7);
     }
     const m = markers(trace);
-    for (const [kind, steps] of Object.entries(m)) {
-      for (const s of steps) {
-        const mark = document.createElementNS(SVG_NS, "rect");
-        mark.setAttribute("x", String(s));
-        mark.setAttribute("y", "0");
-        mark.setAttribute("width", String(Math.max(1, this.length / 300)));
-        mark.setAttribute("height", "10");
-        mark.setAttribute("class", `marker marker--${kind}`);
-        frag.append(mark);
-      }
+    const marks: [number[], string, number][] = [[m.iteration, colour("--fg"), 0.35], [m.backward, colour("--backward"), 0.8], [m.error, colour("--error"), 1]];
+    for (const [steps, fill, alpha] of marks) {
+      context.globalAlpha = alpha;
+      context.fillStyle = fill;
+      for (const s of steps) context.fillRect(Math.floor(s * scale), 0, Math.max(2 * ratio, tick), height);
     }
-    this.ticks.append(frag);
+    context.globalAlpha = 1;
   }
 
   show(description: string): void {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -119,7 +119,7 @@ def test_a_body_over_the_cap_is_refused_with_413(
 def test_a_streamed_body_over_the_cap_is_refused_with_413_without_a_length(
     run: Run[httpx.Response], make_app: Callable[..., FastAPI]
 ) -> None:
-    def chunks() -> Any:
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"code": "'
         for _ in range(body_cap(settings()) // 10_000 + 1):
             yield b"x" * 10_000
@@ -138,7 +138,7 @@ def test_a_streamed_body_over_the_cap_is_refused_with_413_without_a_length(
 @pytest.mark.parametrize(
     ("body", "where"),
     [
-        pytest.param(b'{"code": "print(1)"', ["body", 18], id="truncated-json"),
+        pytest.param(b'{"code": "print(1)"', ["body", 19], id="truncated-json"),
         pytest.param(b"print(1)", ["body", 0], id="not-json"),
         pytest.param(b"{}", ["body", "code"], id="missing-code"),
         pytest.param(b'{"code": 3}', ["body", "code"], id="code-not-a-string"),

@@ -1,0 +1,325 @@
+"""The page in real headless Chromium: running, stepping, inspecting, errors, safety, languages.
+
+PyTorch is the oracle: every gradient read off the page is compared with the same program run
+plainly in this process. Screenshots of the main states go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from playwright.sync_api import Page, expect
+
+from gradstage import lessons
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def plain_run(source: str) -> dict[str, Any]:
+    """The program run by plain Python + PyTorch: its namespace (the oracle)."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    torch.manual_seed(0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source, "<plain>", "exec"), namespace)
+    return namespace
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_for_trace(page: Page) -> int:
+    """Wait until a Trace is on the page; returns its number of events."""
+    page.wait_for_function("Number(document.getElementById('app').dataset.events) > 0")
+    page.wait_for_function("Number(document.getElementById('app').dataset.graphNodes) > 0")
+    return int(page.locator("#app").get_attribute("data-events") or 0)
+
+
+def current_step(page: Page) -> int:
+    return int(page.locator("#app").get_attribute("data-step") or -1)
+
+
+def set_program(page: Page, source: str) -> None:
+    editor = page.get_by_role("textbox", name="Program")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.press("Delete")
+    editor.fill(source)
+
+
+def tensor_node(page: Page, name: str) -> Any:
+    """The graph node drawn for the tensor the program calls ``name``."""
+    trace = page.evaluate("window.gradstage.trace")
+    ids = [t["id"] for t in trace["tensors"] if t.get("name") == name]
+    assert ids, f"no tensor named {name} in the Trace"
+    return page.locator(f"[data-node-id='{ids[-1]}']")
+
+
+def number_in(text: str) -> float:
+    match = re.search(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group())
+
+
+def test_first_lesson_replays_to_the_gradients_pytorch_computes(
+    page: Page, live_server: str
+) -> None:
+    lesson = lessons.catalog()[0]
+    oracle = plain_run(lesson.source)
+    page.goto(f"{live_server}/#lang=en")
+    events = wait_for_trace(page)
+    shot(page, "01-lesson-loaded")
+
+    step_forward = page.get_by_role("button", name="Step forward", exact=True)
+    for _ in range(3):
+        step_forward.click()
+    assert current_step(page) == 2
+
+    page.keyboard.press("End")
+    assert current_step(page) == events - 1
+    shot(page, "02-lesson-at-end")
+    for name in ("w", "b"):
+        grad_text = tensor_node(page, name).locator(".node__grad").text_content() or ""
+        assert number_in(grad_text.replace("grad", "")) == pytest.approx(
+            oracle[name].grad.item(), rel=1e-5
+        )
+
+
+def test_play_runs_to_the_end_and_step_back_goes_back(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en&speed=16")
+    events = wait_for_trace(page)
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    page.wait_for_function(
+        f"Number(document.getElementById('app').dataset.step) === {events - 1}", timeout=30_000
+    )
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Step back", exact=True).click()
+    assert current_step(page) == events - 2
+    page.keyboard.press("ArrowLeft")
+    assert current_step(page) == events - 3
+    page.get_by_role("button", name="Restart", exact=True).click()
+    assert current_step(page) == -1
+
+
+def test_clicking_a_leaf_shows_its_value_and_gradient_in_the_inspector(
+    page: Page, live_server: str
+) -> None:
+    lesson = lessons.catalog()[0]
+    oracle = plain_run(lesson.source)
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.keyboard.press("End")
+    tensor_node(page, "w").click()
+    inspector = page.locator(".inspector")
+    expect(inspector.locator(".inspector__title")).to_have_text("w")
+    for field, value in (("requires_grad", "True"), ("is_leaf", "True"), ("grad_fn", "None")):
+        row = inspector.locator(".field", has=page.locator(".field__name", has_text=field))
+        expect(row.locator(".field__value")).to_have_text(value)
+    grad = inspector.locator(".value").last.text_content() or ""
+    assert number_in(grad) == pytest.approx(oracle["w"].grad.item(), rel=1e-5)
+    shot(page, "03-inspector")
+
+
+def test_an_operation_node_shows_its_local_rule_with_this_steps_numbers(
+    page: Page, live_server: str
+) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    trace = page.evaluate("window.gradstage.trace")
+    mul = next(n for n in trace["nodes"] if n["name"] == "MulBackward0")
+    node_event = next(e for e in trace["events"] if e["kind"] == "node" and e["node"] == mul["id"])
+    page.evaluate(f"window.gradstage.seek({node_event['seq']})")
+    page.locator(f"[data-node-id='{mul['id']}']").click()
+    inspector = page.locator(".inspector")
+    expect(inspector.locator(".rule__symbol")).to_contain_text("∂L/∂a = g · b")
+    expect(inspector.locator(".vjp")).to_be_visible()
+
+
+def test_an_error_is_shown_at_its_line_with_an_explanation(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    program = (
+        "import torch\n"
+        "x = torch.ones(3, requires_grad=True)\n"
+        "y = x * 2\n"
+        "y.backward()\n"
+    )
+    set_program(page, program)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("window.gradstage.trace && window.gradstage.trace.error")
+    page.keyboard.press("End")
+    error_line = page.locator(".cm-line--error")
+    expect(error_line).to_have_count(1)
+    expect(error_line).to_have_text("y.backward()")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("line 4")
+    expect(alert).to_contain_text("RuntimeError")
+    assert len(alert.inner_text()) > 80  # the plain-language explanation is there
+    shot(page, "04-error")
+
+
+def test_html_in_names_and_output_is_shown_as_text_and_never_run(
+    page: Page, live_server: str
+) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    payload = "<img src=x onerror=alert(1)><script>window.pwned=1</script>"
+    program = (
+        "import torch\n"
+        f"print({payload!r})\n"
+        "class M(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        setattr(self, '<b onmouseover=alert(2)>w</b>', torch.nn.Parameter(torch.ones(2)))\n"
+        "    def forward(self, x):\n"
+        "        return (x * getattr(self, '<b onmouseover=alert(2)>w</b>')).sum()\n"
+        "m = M()\n"
+        "m(torch.ones(2)).backward()\n"
+        f"raise ValueError({payload!r})\n"
+    )
+    set_program(page, program)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("window.gradstage.trace && window.gradstage.trace.error")
+    page.keyboard.press("End")
+    expect(page.locator(".console__out")).to_contain_text(payload)
+    expect(page.get_by_role("alert")).to_contain_text(payload)
+    assert page.locator("#app img, #app script, #app b").count() == 0
+    page.locator(".graph .node").first.hover()
+    assert page.evaluate("window.pwned") is None
+    assert dialogs == []
+
+
+def test_switching_language_changes_the_interface_and_is_remembered(
+    page: Page, live_server: str
+) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.get_by_role("combobox", name="Language").select_option("zh-CN")
+    expect(page.get_by_role("button", name="运行", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="播放", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="前进一步", exact=True)).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    shot(page, "05-chinese")
+    page.goto(f"{live_server}/")
+    wait_for_trace(page)
+    expect(page.get_by_role("button", name="运行", exact=True)).to_be_visible()
+    page.get_by_role("combobox", name="语言").select_option("en")
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
+
+
+def test_the_grad_fn_view_shows_pytorchs_own_graph(page: Page, live_server: str) -> None:
+    lesson = lessons.catalog()[0]
+    oracle = plain_run(lesson.source)
+    expected: set[str] = set()
+    stack = [oracle["loss"].grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn.name() in expected:
+            continue
+        expected.add(fn.name())
+        stack.extend(f for f, _ in fn.next_functions)
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.get_by_role("button", name="grad_fn graph").click()
+    page.wait_for_function("document.querySelector('.node--accumulate') !== null")
+    labels = page.locator(".graph .node--op .node__label").all_text_contents()
+    drawn = {label.split(" ")[0] for label in labels}
+    assert drawn == expected
+    shot(page, "06-grad-fn-view")
+
+
+def test_code_and_graph_are_linked_both_ways(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.keyboard.press("End")
+    trace = page.evaluate("window.gradstage.trace")
+    loss = next(t for t in trace["tensors"] if t.get("name") == "loss")
+    page.locator(f"[data-node-id='{loss['id']}']").click()
+    expect(page.locator(".cm-line--focus")).to_contain_text("loss =")
+    line = page.locator(".cm-line", has_text="loss = ").first
+    line.hover()
+    expect(page.locator(".node--line").first).to_be_visible()
+    assert page.locator(".node--line").count() >= 1
+
+
+def test_keyboard_controls_play_and_step(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert current_step(page) == 1
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+
+
+def test_a_training_loop_shows_its_loss_curve_and_what_was_left_out(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import torch\n"
+        "x = torch.linspace(0, 1, 20).unsqueeze(1)\n"
+        "y = 3 * x + 1\n"
+        "w = torch.zeros(1, requires_grad=True)\n"
+        "b = torch.zeros(1, requires_grad=True)\n"
+        "opt = torch.optim.SGD([w, b], lr=0.5)\n"
+        "for step in range(50):\n"
+        "    loss = ((x * w + b - y) ** 2).mean()\n"
+        "    opt.zero_grad()\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+        "print(round(w.item(), 3), round(b.item(), 3))\n"
+    )
+    oracle = plain_run(program)
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    set_program(page, program)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("window.gradstage.trace && window.gradstage.trace.series.length > 0")
+    page.keyboard.press("End")
+    expect(page.locator(".chart__svg")).to_have_count(1)
+    expect(page.locator(".notice")).to_be_visible()
+    printed = page.locator(".console__out").inner_text().split()
+    assert float(printed[0]) == pytest.approx(round(oracle["w"].item(), 3))
+    assert float(printed[1]) == pytest.approx(round(oracle["b"].item(), 3))
+    shot(page, "07-training-loop")
+
+
+def test_what_to_watch_pointers_jump_to_their_moment(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    pointers = page.locator(".watch__item")
+    assert pointers.count() >= 1
+    for i in range(pointers.count()):
+        pointers.nth(i).click()
+        assert current_step(page) >= 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_every_lesson_runs_and_plays_to_the_end_without_a_page_error(
+    page: Page, live_server: str, lang: str
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for lesson in lessons.catalog():
+        page.goto(f"{live_server}/lessons/{lesson.id}#lang={lang}&speed=16")
+        events = wait_for_trace(page)
+        page.keyboard.press("End")
+        assert current_step(page) == events - 1, lesson.id
+        title = page.locator(".lesson__title")
+        expect(title).to_have_text(lesson.title[lang])
+    assert errors == []

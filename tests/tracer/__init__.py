@@ -1,0 +1,1 @@
+"""Tests of the tracer: the corpus against plain PyTorch, goldens, determinism, values."""
