@@ -46,7 +46,8 @@ Events (``Event.kind``), in the order they really happened
     ``print``        text written to stdout
     ``plot``         a series plotted with ``plt.plot``
     ``warning``      a Python warning (``.grad`` of a non-leaf, ...)
-    ``anomaly``      the first NaN/inf in forward or backward, at the node that produced it
+    ``anomaly``      the first NaN/inf in forward; the first NaN and the first inf in
+                     backward; each at the node that produced it
     ``iteration``    a new iteration of a top-level loop begins
     ``skipped``      detail of some iterations was left out to keep the trace small
     ``error``        the exception that ended the program
@@ -358,7 +359,12 @@ class WarningEvent(EventBase, tag="warning"):
 
 
 class AnomalyEvent(EventBase, tag="anomaly"):
-    """The first NaN or inf: where it appeared (``phase``), at which node or tensor."""
+    """A first NaN or inf: where it appeared (``phase``), at which node or tensor.
+
+    At most one in forward (the first op that made a non-finite value from finite inputs) and,
+    in backward, one per ``what``: the first Node that sent on a NaN it did not receive (where
+    ``torch.autograd.detect_anomaly`` would stop) and the first that did so with an inf.
+    """
 
     phase: Literal["forward", "backward"] = "forward"
     node: str | None = None
@@ -480,3 +486,19 @@ def json_schema() -> dict[str, object]:
     schema["$id"] = f"https://gradstage.invalid/schema/trace-v{SCHEMA_VERSION}.json"
     schema["title"] = "gradstage Trace"
     return schema
+
+
+def json_schema_text() -> str:
+    """The JSON Schema as committed in ``docs/trace.schema.json`` (keys sorted, 2-space indent).
+
+    Regenerate the file with ``.venv/bin/python -m gradstage.schema > docs/trace.schema.json``.
+    """
+    import json
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(json_schema_text())

@@ -149,13 +149,19 @@ lessonSelect.addEventListener("change", () => {
 
 async function run(): Promise<void> {
   if (running || boot.api === null) return;
-  const source = editor ? editor.source : state.source;
+  // Code pasted from web pages often carries no-break spaces, which Python refuses: plain spaces.
+  let source = editor ? editor.source : state.source;
+  if (source.includes("\u00a0")) {
+    source = source.replace(/\u00a0/g, " ");
+    if (editor) editor.source = source;
+  }
   running = true;
   runError = null;
   runButton.disabled = true;
   runButton.textContent = t("running");
   status.textContent = t("running");
   update({ source, playing: false });
+  renderLesson();
   try {
     const response = await fetch(`${boot.api}/trace`, {
       method: "POST",
@@ -313,7 +319,8 @@ function renderLesson(): void {
     el("h2", { class: "lesson__title" }, lesson.title[lang] ?? lesson.title.en),
     el("p", { class: "lesson__text" }, lesson.explanation[lang] ?? lesson.explanation.en),
   );
-  if (lesson.pointers.length) {
+  // Pointers name moments of the lesson's own program: once it is edited they may not exist.
+  if (lesson.pointers.length && !editorChanged()) {
     const list = el("ol", { class: "watch" });
     for (const pointer of lesson.pointers) {
       const item = el("li", {}, button(pointer.text[lang] ?? pointer.text.en, "watch__item", () => jumpTo(pointer.id)));

@@ -180,6 +180,11 @@ export class GraphView {
           gradText = `${t("grad")} None`;
         }
       }
+      if (node.kind === "tensor") {
+        const room = Math.floor((node.width - 12) / 6.4);
+        valueText = fit(valueText, room);
+        gradText = fit(gradText, room);
+      }
       const key = `${state}|${valueText}|${gradText}`;
       if (key === drawn.last) continue;
       drawn.last = key;
@@ -242,6 +247,11 @@ export class GraphView {
   get extent(): { width: number; height: number } {
     return { width: this.size.width + 20, height: this.size.height + 20 };
   }
+}
+
+/** Cut text to ``room`` characters (monospace), with an ellipsis; the inspector has the whole. */
+function fit(text: string, room: number): string {
+  return text.length <= room ? text : text.slice(0, Math.max(1, room - 1)) + "…";
 }
 
 const ORDER = ["idle", "computed", "grad-done", "active", "grad-active", "nan", "error"];

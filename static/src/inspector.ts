@@ -45,8 +45,8 @@ export class Inspector {
       el("h3", { class: "inspector__title" }, x.name ?? x.id),
       this.field(t("shape"), x.shape.length ? `[${x.shape.join(", ")}]` : "[] (scalar)"),
       this.field(t("dtype"), x.dtype),
-      this.field(t("requiresGrad"), String(x.requires_grad)),
-      this.field(t("isLeaf"), String(x.is_leaf)),
+      this.field(t("requiresGrad"), x.requires_grad ? "True" : "False"),
+      this.field(t("isLeaf"), x.is_leaf ? "True" : "False"),
       this.field(t("gradFn"), fn),
     );
     if (x.line) this.root.append(this.field(t("line"), String(x.line)));

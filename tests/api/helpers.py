@@ -19,7 +19,8 @@ from gradstage.settings import Settings
 T = TypeVar("T")
 Run = Callable[[Awaitable[T]], T]
 
-# Every in-process API module shares one warm pool: they run in one xdist worker.
+# Every in-process API module shares one warm pool: they run in one xdist worker. The tests
+# that start servers in child processes (test_server, test_wheel) form the group "api-process".
 ASGI_GROUP = pytest.mark.xdist_group("api-asgi")
 # Short limits keep the limit tests fast. An app's limits must equal its pool's.
 LIMITS: dict[str, Any] = {"cpu_seconds": 1.0, "wall_seconds": 3.0, "stdout_kb": 4}
@@ -50,7 +51,9 @@ def client(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60)
 
 
-def call(run: Run[httpx.Response], app: FastAPI, method: str, url: str, **kw: Any) -> httpx.Response:
+def call(
+    run: Run[httpx.Response], app: FastAPI, method: str, url: str, **kw: Any
+) -> httpx.Response:
     """One request to ``app``, run to completion on the test loop."""
 
     async def go() -> httpx.Response:

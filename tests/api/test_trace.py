@@ -110,8 +110,9 @@ def test_a_body_over_the_cap_is_refused_with_413(
 ) -> None:
     app = make_app()
     body = json.dumps({"code": "x" * body_cap(settings())})
-    response = call(run, app, "POST", "/api/trace", content=body,
-                    headers={"content-type": "application/json"})  # fmt: skip
+    response = call(
+        run, app, "POST", "/api/trace", content=body, headers={"content-type": "application/json"}
+    )
     error = _error_shape(response, 413, "payload_too_large")
     assert str(body_cap(settings())) in error["message"]
 
@@ -127,8 +128,9 @@ def test_a_streamed_body_over_the_cap_is_refused_with_413_without_a_length(
 
     async def go() -> httpx.Response:
         async with client(make_app()) as c:
-            request = c.build_request("POST", "/api/trace", content=chunks(),
-                                      headers={"content-type": "application/json"})  # fmt: skip
+            request = c.build_request(
+                "POST", "/api/trace", content=chunks(), headers={"content-type": "application/json"}
+            )
             assert "content-length" not in request.headers
             return await c.send(request)
 
@@ -144,13 +146,20 @@ def test_a_streamed_body_over_the_cap_is_refused_with_413_without_a_length(
         pytest.param(b'{"code": 3}', ["body", "code"], id="code-not-a-string"),
         pytest.param(b'{"code": "x", "lang": "py"}', ["body", "lang"], id="unknown-field"),
         pytest.param(b'["print(1)"]', ["body"], id="not-an-object"),
+        pytest.param(b'{"code": "\xe4\x34\xa1"}', ["body"], id="not-utf-8"),
     ],
 )
 def test_malformed_json_or_fields_get_422_saying_where(
     run: Run[httpx.Response], make_app: Callable[..., FastAPI], body: bytes, where: list[Any]
 ) -> None:
-    response = call(run, make_app(), "POST", "/api/trace", content=body,
-                    headers={"content-type": "application/json"})  # fmt: skip
+    response = call(
+        run,
+        make_app(),
+        "POST",
+        "/api/trace",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     error = _error_shape(response, 422, "invalid_request")
     assert [d["loc"] for d in error["detail"]] == [where]
 
@@ -233,8 +242,14 @@ def test_behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for(
     app = make_app(rate_limit_per_minute=1, rate_limit_burst=1, trust_forwarded_for=True)
 
     def post(client_address: str) -> int:
-        response = call(run, app, "POST", "/api/trace", json={"code": unique(client_address)},
-                        headers={"x-forwarded-for": f"{client_address}, 10.0.0.1"})  # fmt: skip
+        response = call(
+            run,
+            app,
+            "POST",
+            "/api/trace",
+            json={"code": unique(client_address)},
+            headers={"x-forwarded-for": f"{client_address}, 10.0.0.1"},
+        )
         return response.status_code
 
     assert [post("198.51.100.1"), post("198.51.100.2"), post("198.51.100.1")] == [200, 200, 429]
@@ -247,12 +262,10 @@ def test_a_full_queue_gets_503_with_retry_after_at_once_and_drains(
 
     async def three_at_once() -> list[httpx.Response]:
         async with client(app) as c:
+            sleepers = [f"import time\ntime.sleep(1)  # {unique(f'slow {i}')}" for i in range(2)]
             slow = [
-                asyncio.ensure_future(
-                    c.post("/api/trace", json={"code": f"import time\ntime.sleep(1)  # {i}"
-                                                       f" {unique('slow')}"})  # fmt: skip
-                )
-                for i in range(2)
+                asyncio.ensure_future(c.post("/api/trace", json={"code": code}))
+                for code in sleepers
             ]
             await asyncio.sleep(0.2)
             refused = await c.post("/api/trace", json={"code": unique("third")})

@@ -222,13 +222,13 @@ def _watched(original: Callable[..., Any], calls: list[EngineCall]) -> Callable[
 def _watch_engine(calls: list[EngineCall]) -> Iterator[None]:
     # Tensor.backward calls torch.autograd.backward, so these two see every backward call.
     backward, grad = torch.autograd.backward, torch.autograd.grad
-    torch.autograd.backward = _watched(backward, calls)  # type: ignore[assignment]
-    torch.autograd.grad = _watched(grad, calls)  # type: ignore[assignment]
+    torch.autograd.backward = _watched(backward, calls)
+    torch.autograd.grad = _watched(grad, calls)
     try:
         yield
     finally:
-        torch.autograd.backward = backward  # type: ignore[assignment]
-        torch.autograd.grad = grad  # type: ignore[assignment]
+        torch.autograd.backward = backward
+        torch.autograd.grad = grad
 
 
 def _line_in_program(tb: Any) -> int | None:
@@ -239,8 +239,14 @@ def _line_in_program(tb: Any) -> int | None:
     return line
 
 
-def run_plainly(source: str, *, record_engine: bool = False) -> PlainRun:
-    """Run a program the way Python would, seeded as the tracer seeds it."""
+def run_plainly(
+    source: str, *, record_engine: bool = False, detect_anomaly: bool = False
+) -> PlainRun:
+    """Run a program the way Python would, seeded as the tracer seeds it.
+
+    ``detect_anomaly``: under ``torch.autograd.detect_anomaly()``, which raises at the first
+    Node whose output has a NaN.
+    """
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     stdout = io.StringIO()
     plots: list[list[float]] = []
@@ -252,6 +258,7 @@ def run_plainly(source: str, *, record_engine: bool = False) -> PlainRun:
         _modules(_stand_in_pyplot(plots)),
         contextlib.redirect_stdout(stdout),
         _watch_engine(calls) if record_engine else contextlib.nullcontext(),
+        torch.autograd.detect_anomaly() if detect_anomaly else contextlib.nullcontext(),
     ):
         warnings.simplefilter("always")
         try:
@@ -290,6 +297,38 @@ def watched(name: str) -> PlainRun:
     return run_plainly(program(name).source, record_engine=True)
 
 
+_ANOMALY = re.compile(r"Function '(\w+)' returned nan values")
+
+
+@cache
+def nan_found_by_anomaly_detection(name: str) -> str | None:
+    """The Node ``torch.autograd.detect_anomaly`` names for the program's first backward NaN."""
+    if not any(_holds(torch.isnan, n) for call in watched(name).engine for n in call.finished):
+        return None  # no NaN in any gradient: no need for the (slow) anomaly mode
+    error = run_plainly(program(name).source, detect_anomaly=True).error
+    match = _ANOMALY.search(error.message) if error else None
+    assert match, f"{name}: a NaN gradient, but anomaly detection did not stop at it ({error})"
+    return match.group(1)
+
+
+def first_inf_sent(name: str) -> tuple[int, str] | None:
+    """(call number, Node) of the first Node that sent on an infinite gradient it did not get."""
+    for number, call in enumerate(watched(name).engine, start=1):
+        for run in call.finished:
+            sends = any(_has(torch.isinf, g) for g in run.grad_inputs)
+            if sends and not any(_has(torch.isinf, g) for g in run.grad_outputs):
+                return number, run.name
+    return None
+
+
+def _has(test: Callable[[torch.Tensor], torch.Tensor], g: torch.Tensor | None) -> bool:
+    return g is not None and bool(test(g).any())
+
+
+def _holds(test: Callable[[torch.Tensor], torch.Tensor], run: NodeRun) -> bool:
+    return any(_has(test, g) for g in run.grad_inputs + run.grad_outputs)
+
+
 # ------------------------------------------------------------------ names
 
 
@@ -315,6 +354,17 @@ def named_tensors(namespace: dict[str, Any]) -> list[tuple[frozenset[str], torch
             for param_name, param in obj.named_parameters():
                 add(f"{name}.{param_name}", param)
     return [(frozenset(names[key]), t) for key, t in tensors.items()]
+
+
+def named_optimizers(
+    namespace: dict[str, Any],
+) -> list[tuple[frozenset[str], torch.optim.Optimizer]]:
+    """Each optimizer the program left bound to a name, with all the names it goes by."""
+    found: dict[int, tuple[set[str], torch.optim.Optimizer]] = {}
+    for name, obj in namespace.items():
+        if isinstance(obj, torch.optim.Optimizer):
+            found.setdefault(id(obj), (set(), obj))[0].add(name)
+    return [(frozenset(names), opt) for names, opt in found.values()]
 
 
 def has_readable_grad(t: torch.Tensor) -> bool:

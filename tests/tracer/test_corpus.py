@@ -5,23 +5,23 @@ every named tensor's final value and ``.grad``, each ``backward()`` Node in the 
 order with the gradients it received and sent, and the error it ended with (type, line,
 message, explanation). See ``oracle.py`` for how the plain runs are made.
 
-Tests of one program share its runs (cached per process); ``pytest -n 2 --dist loadgroup``
-keeps them on one worker.
+Tests of one program share its three runs (plain, engine watched, traced), cached per test
+process: with ``-n 2`` a program is run at most once per worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
+from typing import TypeVar
 
 import pytest
 import torch
 from gradstage.schema import (
     AccumulateEvent,
+    AnomalyEvent,
     BackwardEvent,
     ClipEvent,
     ErrorEvent,
-    Event,
     GradSetEvent,
     NodeEvent,
     OpEvent,
@@ -41,24 +41,23 @@ from gradstage.tracer import trace_program
 from tests.tracer.oracle import (
     corpus,
     corpus_names,
+    first_inf_sent,
     has_readable_grad,
+    named_optimizers,
     named_tensors,
+    nan_found_by_anomaly_detection,
     plain,
     program,
     watched,
 )
 
 ALL_CONCEPTS = frozenset(range(1, 16))  # the 15 concepts of PRODUCT.md
+NAN_AND_FRIENDS = 11
 
 
-def by_program(names: list[str]) -> list[object]:
-    """Parameters whose tests run on one xdist worker (with --dist loadgroup) per program."""
-    return [pytest.param(n, id=n, marks=pytest.mark.xdist_group(n)) for n in names]
-
-
-PROGRAMS = by_program(corpus_names())
-# Programs that end with an error are named error_*.py.
-ERROR_PROGRAMS = by_program([n for n in corpus_names() if n.startswith("error_")])
+PROGRAMS = corpus_names()
+ERROR_PROGRAMS = [n for n in PROGRAMS if n.startswith("error_")]  # and only those end in error
+E = TypeVar("E")
 
 
 @cache
@@ -104,6 +103,15 @@ def assert_same(value: Value | None, expected: torch.Tensor | None, what: str) -
     assert value.stats.nan == int(torch.isnan(real).sum()), what
 
 
+def assert_all_same(
+    values: list[Value | None], expected: list[torch.Tensor | None], what: str
+) -> None:
+    """Each Value is exactly the tensor PyTorch had at the same position."""
+    assert len(values) == len(expected), what
+    for i, (value, tensor) in enumerate(zip(values, expected, strict=True)):
+        assert_same(value, tensor, f"{what}[{i}]")
+
+
 class Untouched:
     """No event of the Trace changed this: the tensor keeps what it was first seen with."""
 
@@ -111,9 +119,9 @@ class Untouched:
 UNTOUCHED = Untouched()
 
 
-def replayed_grad(trace: Trace, tid: str) -> Value | None | Untouched:
+def replayed_grad(trace: Trace, tid: str) -> Value | Untouched | None:
     """``.grad`` of ``tid`` as the page would show it after playing every event."""
-    grad: Value | None | Untouched = UNTOUCHED
+    grad: Value | Untouched | None = UNTOUCHED
     for e in trace.events:
         if isinstance(e, AccumulateEvent) and e.tensor == tid:
             grad = e.after
@@ -170,8 +178,9 @@ def skipped(trace: Trace, kind: str) -> int:
     return sum(e.counts.get(kind, 0) for e in trace.events if isinstance(e, SkippedEvent))
 
 
-def events_of(trace: Trace, kind: type[Event]) -> Iterator[Event]:
-    return (e for e in trace.events if isinstance(e, kind))
+def events_of(trace: Trace, kind: type[E]) -> list[E]:
+    """The Trace's events of one kind, in order."""
+    return [e for e in trace.events if isinstance(e, kind)]
 
 
 # ------------------------------------------------------------------ the corpus itself
@@ -197,7 +206,7 @@ def test_the_trace_prints_byte_for_byte_what_python_prints(name: str) -> None:
     trace = traced(name)
     assert trace.stdout == plain(name).stdout
     if trace.truncated is None or not skipped(trace, "print"):
-        printed = "".join(e.text for e in events_of(trace, PrintEvent))  # type: ignore[attr-defined]
+        printed = "".join(e.text for e in events_of(trace, PrintEvent))
         assert printed == trace.stdout
 
 
@@ -209,7 +218,7 @@ def test_plotted_series_are_the_numbers_the_program_plotted(name: str) -> None:
 
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_the_trace_has_the_warnings_python_raised(name: str) -> None:
-    warned = {(e.category, e.message) for e in events_of(traced(name), WarningEvent)}  # type: ignore[attr-defined]
+    warned = {(e.category, e.message) for e in events_of(traced(name), WarningEvent)}
     assert warned == set(plain(name).warnings)
 
 
@@ -233,6 +242,19 @@ def test_every_named_tensor_ends_with_the_value_pytorch_computed(name: str) -> N
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
+def test_every_named_tensor_is_a_leaf_or_not_as_in_pytorch(name: str) -> None:
+    trace = traced(name)
+    node_names = {n.id: n.name for n in trace.nodes}
+    for names, t in named_tensors(plain(name).namespace):
+        info = tensor_named(trace, names)
+        assert info is not None, f"{sorted(names)} is not in the Trace"
+        flags = (info.is_leaf, info.requires_grad, info.retains_grad)
+        assert flags == (t.is_leaf, t.requires_grad, t.retains_grad), sorted(names)
+        grad_fn = node_names[info.grad_fn] if info.grad_fn else None
+        assert grad_fn == (type(t.grad_fn).__name__ if t.grad_fn else None), sorted(names)
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
 def test_every_leaf_ends_with_the_grad_pytorch_computed(name: str) -> None:
     trace = traced(name)
     for names, t in named_tensors(plain(name).namespace):
@@ -252,13 +274,40 @@ def test_every_leaf_ends_with_the_grad_pytorch_computed(name: str) -> None:
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_each_accumulation_adds_delta_to_before(name: str) -> None:
     for e in events_of(traced(name), AccumulateEvent):
-        assert isinstance(e, AccumulateEvent)
-        assert e.delta is not None and e.after is not None
+        assert e.delta is not None
+        assert e.after is not None
         if e.before is None:
             assert e.after == e.delta
         elif e.before.data is not None:
             total = as_tensor(e.before).float() + as_tensor(e.delta).float()
             torch.testing.assert_close(as_tensor(e.after).float(), total, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_each_optimizer_ends_with_the_state_pytorch_keeps(name: str) -> None:
+    trace, namespace = traced(name), plain(name).namespace
+    tensors = {}  # Trace id -> the program's tensor
+    for names, t in named_tensors(namespace):
+        info = tensor_named(trace, names)
+        if info is not None:
+            tensors[info.id] = t
+    steps = events_of(trace, OptimizerEvent)
+    for names, optimizer in named_optimizers(namespace):
+        if not optimizer.state:
+            continue  # never stepped
+        variable = "/".join(sorted(names))
+        last = [e for e in steps if e.name in names][-1]
+        assert last.optimizer == type(optimizer).__name__
+        assert last.hyper["lr"] == optimizer.param_groups[0]["lr"]
+        for step in last.params:
+            state = optimizer.state[tensors[step.tensor]]
+            assert set(step.state) == set(state), step.tensor
+            for key, kept in step.state.items():
+                where = f"{variable} state[{step.tensor}][{key}]"
+                if isinstance(kept, Value):
+                    assert_same(kept, state[key], where)
+                else:
+                    assert float(kept) == float(state[key]), where
 
 
 # ------------------------------------------------------------------ the backward pass
@@ -279,9 +328,7 @@ def test_backward_nodes_run_in_the_engines_real_order(name: str) -> None:
     nodes = {n.id: n for n in trace.nodes}
     for number, events in backward_calls(trace).items():
         call = run.engine[number - 1]
-        assert [nodes[e.node].name for e in events] == [r.name for r in call.finished], (
-            f"b{number}"
-        )
+        assert [nodes[e.node].name for e in events] == [r.name for r in call.finished], f"b{number}"
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
@@ -290,12 +337,57 @@ def test_each_node_shows_the_gradients_the_engine_passed(name: str) -> None:
     for number, events in backward_calls(trace).items():
         for e, node_run in zip(events, run.engine[number - 1].finished, strict=True):
             where = f"b{number} {node_run.name}"
-            assert len(e.grad_outputs) == len(node_run.grad_outputs), where
-            assert len(e.grad_inputs) == len(node_run.grad_inputs), where
-            for i, (got, want) in enumerate(zip(e.grad_outputs, node_run.grad_outputs)):
-                assert_same(got, want, f"{where} grad_outputs[{i}]")
-            for i, (got, want) in enumerate(zip(e.grad_inputs, node_run.grad_inputs)):
-                assert_same(got, want, f"{where} grad_inputs[{i}]")
+            assert_all_same(e.grad_outputs, node_run.grad_outputs, f"{where} grad_outputs")
+            assert_all_same(e.grad_inputs, node_run.grad_inputs, f"{where} grad_inputs")
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_a_nan_in_backward_is_found_where_anomaly_detection_finds_it(name: str) -> None:
+    trace = traced(name)
+    node_names = {n.id: n.name for n in trace.nodes}
+    found = [
+        node_names[e.node]
+        for e in events_of(trace, AnomalyEvent)
+        if e.phase == "backward" and e.what == "nan" and e.node
+    ]
+    expected = nan_found_by_anomaly_detection(name)
+    assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_an_inf_in_backward_is_found_at_the_first_node_that_sends_it(name: str) -> None:
+    trace = traced(name)
+    node_names = {n.id: n.name for n in trace.nodes}
+    found = [
+        (int(e.backward.removeprefix("b")), node_names[e.node])
+        for e in events_of(trace, AnomalyEvent)
+        if e.phase == "backward" and e.what == "inf" and e.backward and e.node
+    ]
+    expected = first_inf_sent(name)
+    assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "tensor", "what"),
+    [("log_of_zero", 6, "logp", "inf"), ("where_nan_trap", 6, None, "nan")],
+)
+def test_a_non_finite_forward_value_is_found_at_the_op_that_made_it(
+    name: str, line: int, tensor: str | None, what: str
+) -> None:
+    trace = traced(name)
+    found = [e for e in events_of(trace, AnomalyEvent) if e.phase == "forward"]
+    assert len(found) == 1
+    anomaly = found[0]
+    assert (anomaly.line, anomaly.what) == (line, what)
+    names = {t.id: t.name for t in trace.tensors}
+    assert names[anomaly.tensor or ""] == tensor
+    assert anomaly.explanation
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_programs_without_nan_or_inf_have_no_anomaly(name: str) -> None:
+    if NAN_AND_FRIENDS not in program(name).concepts:
+        assert events_of(traced(name), AnomalyEvent) == []
 
 
 # ------------------------------------------------------------------ errors
@@ -307,7 +399,7 @@ def test_the_trace_ends_with_the_error_python_raised(name: str) -> None:
     assert (expected is not None) == name.startswith("error_")
     if expected is None:
         assert trace.error is None
-        assert not any(isinstance(e, ErrorEvent) for e in trace.events)
+        assert events_of(trace, ErrorEvent) == []
         return
     assert trace.error is not None
     assert (trace.error.type, trace.error.line) == (expected.type, expected.line)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
-from gradstage.schema import SCHEMA_VERSION, encode, json_schema
+from gradstage.schema import SCHEMA_VERSION, encode, json_schema, json_schema_text
 from gradstage.tracer import trace_program
 
 PROGRAMS = {
@@ -43,3 +44,16 @@ def test_the_stable_top_level_fields_are_always_present() -> None:
         assert field in data
     assert data["error"]["type"] == "SyntaxError"
     assert data["error"]["line"] == 1
+
+
+def test_the_committed_json_schema_file_is_the_generated_one() -> None:
+    committed = Path(__file__).resolve().parents[2] / "docs" / "trace.schema.json"
+    assert committed.read_text(encoding="utf-8") == json_schema_text(), (
+        "docs/trace.schema.json is out of date: regenerate it with "
+        "`.venv/bin/python -m gradstage.schema > docs/trace.schema.json`"
+    )
+
+
+def test_the_committed_json_schema_is_a_valid_schema() -> None:
+    committed = Path(__file__).resolve().parents[2] / "docs" / "trace.schema.json"
+    jsonschema.Draft202012Validator.check_schema(json.loads(committed.read_text(encoding="utf-8")))

@@ -71,8 +71,11 @@ async def keep_ready(runner: Runner, interval: float = WATCH_SECONDS) -> None:
 
 
 def body_cap(settings: Settings) -> int:
-    """Largest request body: the longest program, each character JSON-escaped (``\\uXXXX``)."""
-    return settings.limits().source_bytes * 6 + 4096
+    """Largest request body: room for the longest program however it is JSON-escaped (up to 12
+    bytes a character: a surrogate pair of ``\\uXXXX``), so any program within the source limit
+    gets in, and one over it still gets its plain "too long" Trace.
+    """
+    return settings.limits().source_bytes * 12 + 4096
 
 
 def create_app(settings: Settings | None = None, runner: Runner | None = None) -> FastAPI:

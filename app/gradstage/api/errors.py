@@ -50,6 +50,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI answers 400 when the body cannot even be decoded (not UTF-8): that is
+            # malformed JSON too, and gets the same answer as any other.
+            detail = [{"loc": ["body"], "msg": "the body is not JSON in UTF-8"}]
+            return error_response(422, "the request is not valid", detail)
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

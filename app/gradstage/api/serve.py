@@ -15,8 +15,9 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
     """
     from gradstage.api.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
-                 if v is not None}  # fmt: skip
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
     settings = Settings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)
     uvicorn.run(

@@ -23,8 +23,6 @@ router = APIRouter(tags=["trace"])
 
 # Outcomes that depend on the moment (load, a crash), not on the program: never cached.
 _UNCACHEABLE = {"time_limit", "unavailable", "crash", "invalid_result"}
-# Size of a request body the server reads at most: the longest program, JSON-escaped.
-CODE_MAX_CHARS = 200_000
 
 
 class TraceRequest(BaseModel):
@@ -32,9 +30,9 @@ class TraceRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     code: str = Field(
-        description="the Python source of the program (longer than the source limit: an error "
-        "Trace, see /api/status)",
-        max_length=CODE_MAX_CHARS,
+        description="The Python source of the program. A program over the source limit (see "
+        "/api/status) is answered with a Trace whose error says so; a request body too large to "
+        "hold even that is refused with 413.",
     )
 
 
@@ -129,5 +127,6 @@ async def create_trace(body: TraceRequest, request: Request, services: ServicesD
     if services.settings.log_source:
         extra["source"] = body.code
     request.scope.setdefault("state", {})["log_extra"] = extra
-    return Response(content=data, media_type="application/json",
-                    headers={"X-Gradstage-Cache": served})  # fmt: skip
+    return Response(
+        content=data, media_type="application/json", headers={"X-Gradstage-Cache": served}
+    )

@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import msgspec
 
-from gradstage.lessons.model import GROUPS, LANGUAGES, Lesson, Pointer, Selector
+from gradstage.lessons.model import GROUPS, LANGUAGES, Expect, Lesson, Pointer, Selector
 from gradstage.paths import lessons_dir
 
-__all__ = ["GROUPS", "LANGUAGES", "Lesson", "Pointer", "Selector", "catalog", "get"]
+__all__ = ["GROUPS", "LANGUAGES", "Expect", "Lesson", "Pointer", "Selector", "catalog", "get"]
 
 
 @lru_cache(maxsize=1)
@@ -26,9 +26,7 @@ def catalog() -> list[Lesson]:
         lesson_id = program.stem.split("_", 1)[1]
         text = tomllib.loads((base / "texts" / f"{lesson_id}.toml").read_text("utf-8"))
         lessons.append(
-            msgspec.convert(
-                {**text, "id": lesson_id, "source": program.read_text("utf-8")}, Lesson
-            )
+            msgspec.convert({**text, "id": lesson_id, "source": program.read_text("utf-8")}, Lesson)
         )
     group_order = list(GROUPS)
     return sorted(lessons, key=lambda x: (group_order.index(x.group), x.order))

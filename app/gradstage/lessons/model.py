@@ -23,12 +23,33 @@ class Selector(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_f
     iteration: int | None = None
 
 
-class Pointer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A "what to watch" note tied to one moment of the timeline."""
+class Expect(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """A fact the lesson tests check: a value the pointed event shows is what PyTorch computes.
+
+    ``of``: a dotted path into the event (``after``, ``values.0``, ``grad_inputs.1``,
+    ``params.0.state.exp_avg``, ``total_norm``, ``message``). ``equals``: a Python expression
+    evaluated in a plain, untraced run of the same program: right after the statement on
+    ``line`` (default: the event's line) has run for the ``run``-th time (default: the event's
+    loop iteration + 1, so 1 outside loops), or when the program has stopped if ``at_end``.
+    """
+
+    of: str
+    equals: str
+    line: int | None = None
+    run: int | None = None
+    at_end: bool = False
+
+
+class Pointer(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """A "what to watch" note tied to one moment of the timeline.
+
+    ``expect`` is for the tests only (the page ignores it); a pointer without it is unchanged.
+    """
 
     id: str
     at: Selector
     text: dict[str, str]
+    expect: list[Expect] = msgspec.field(default_factory=list)
 
 
 class Lesson(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -226,7 +226,7 @@ def _post_hook(
             with torch._C.DisableTorchFunction():
                 if var.grad is not None:
                     rec.grad_owner[var.grad] = var
-        _check_backward_anomaly(rec, bid, nid, ins, outs, grad_inputs, line)
+        _check_backward_anomaly(rec, bid, nid, ins, grad_inputs, grad_outputs, line)
         return None
 
     return hook
@@ -245,26 +245,37 @@ def _snap_grad(rec: Recorder, g: Any) -> Snapshot | None:
     return s
 
 
+def _has(grads: Any, what: str) -> bool:
+    """True when one of the gradient tensors holds a NaN (``what="nan"``) or an infinity."""
+    test = torch.isnan if what == "nan" else torch.isinf
+    with torch._C.DisableTorchFunction():
+        return any(isinstance(g, torch.Tensor) and bool(test(g).any()) for g in grads)
+
+
 def _check_backward_anomaly(
     rec: Recorder,
     bid: str,
     nid: str,
     ins: list[Snapshot | None],
-    outs: list[Snapshot | None],
     grad_inputs: Any,
+    grad_outputs: Any,
     line: int | None,
 ) -> None:
-    """The first Node of this backward that turns finite gradients into NaN or inf."""
-    if rec.backward_anomalies:
-        return  # only the first, as anomaly detection would stop there
-    if all(s is None or s.finite() for s in ins):
+    """The first Node of the program that sends on a NaN (or an inf) it did not receive.
+
+    A NaN is located where ``torch.autograd.detect_anomaly`` locates it: the first Node whose
+    output has one. An infinity, which anomaly detection does not look for, is reported on its
+    own (it often comes first: ``x * log(x)`` at 0 sends -inf, then NaN).
+    """
+    if len(rec.backward_anomalies) == 2 or all(s is None or s.finite() for s in ins):
         return
-    if all(s is None or s.finite() for s in outs):
-        rec.backward_anomalies.add(bid)
+    for what in ("nan", "inf"):
+        if what in rec.backward_anomalies or not _has(grad_inputs, what):
+            continue
+        if _has(grad_outputs, what):
+            continue  # it arrived from an earlier Node (or the seed)
+        rec.backward_anomalies.add(what)
         node = rec.registry.nodes[nid]
-        bad = [g for g in grad_inputs if isinstance(g, torch.Tensor) and not is_finite(g)]
-        with torch._C.DisableTorchFunction():
-            what = "nan" if any(bool(torch.isnan(g).any()) for g in bad) else "inf"
         rec.emit(
             "anomaly",
             line=node.line or line,

@@ -135,7 +135,11 @@ class Registry:
                 # In place: the same record unless autograd now sees a different Node.
                 if grad_fn is None and known.grad_fn is None:
                     return known
-                if grad_fn is not None and grad_fn.metadata.get(_TAG) == known.grad_fn:
+                if (
+                    grad_fn is not None
+                    and known.grad_fn is not None
+                    and grad_fn.metadata.get(_TAG) == known.grad_fn
+                ):
                     return known
             is_param = isinstance(t, torch.nn.Parameter)
             if grad_fn is not None:

@@ -147,6 +147,42 @@ def _swap_modules(modules: dict[str, Any]) -> Iterator[None]:
                 sys.modules[k] = v
 
 
+@contextlib.contextmanager
+def _torch_settings_kept() -> Iterator[None]:
+    """Give back torch's global settings as they were: the program may change them.
+
+    Random states, grad and anomaly modes, default dtype, print options, thread count. The
+    tracer seeds the random generators and a program may call ``torch.set_printoptions`` or
+    ``torch.set_grad_enabled(False)``; none of that may leak into the caller (a notebook, a
+    test, the next program traced in the same process).
+    """
+    numpy_random: Any = None
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy_random = numpy.random
+    rng = torch.get_rng_state()
+    py_rng = random.getstate()
+    np_rng = numpy_random.get_state() if numpy_random is not None else None
+    grad = torch.is_grad_enabled()
+    anomaly = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())
+    dtype = torch.get_default_dtype()
+    printing = dict(vars(torch._tensor_str.PRINT_OPTS))
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(rng)
+        random.setstate(py_rng)
+        if numpy_random is not None:
+            numpy_random.set_state(np_rng)
+        torch.set_grad_enabled(grad)
+        torch.autograd.set_detect_anomaly(*anomaly)
+        torch.set_default_dtype(dtype)
+        vars(torch._tensor_str.PRINT_OPTS).update(printing)
+        torch.set_num_threads(threads)
+
+
 def _seed(seed: int) -> None:
     torch.manual_seed(seed)
     random.seed(seed)
@@ -225,15 +261,16 @@ def trace_program(
         )
 
     rec.seeded_by_program = "manual_seed" in source
-    _seed(limits.seed)
-    old_stdout, old_threads = sys.stdout, torch.get_num_threads()
+    old_stdout = sys.stdout
     old_showwarning = warnings.showwarning
     try:
         with (
+            _torch_settings_kept(),
             warnings.catch_warnings(),
             _swap_modules(make_modules(plot_sink)),
             capture_training(rec),
         ):
+            _seed(limits.seed)
             warnings.simplefilter("always")
             warnings.showwarning = on_warning
             sys.stdout = out
@@ -272,8 +309,6 @@ def trace_program(
             "explanation": explain_error(type_name, message),
             "node": rec.running_node,
         }
-    finally:
-        torch.set_num_threads(old_threads)
     with contextlib.suppress(Exception):
         rec.name_from_frame(namespace)
     return build_trace(rec, out.text(), error, started, source, out.dropped)

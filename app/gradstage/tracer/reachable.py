@@ -136,9 +136,8 @@ def _trace(
     # Tensors with values: the tensor shown, named tensors of this graph, saved tensors.
     registry.tensor(tensor)
     for obj in namespace.values():
-        if isinstance(obj, torch.Tensor) and obj.grad_fn is not None:
-            if id(obj.grad_fn) in node_ids:
-                registry.tensor(obj)
+        if isinstance(obj, torch.Tensor) and id(obj.grad_fn) in node_ids:
+            registry.tensor(obj)
     constants: dict[tuple[str, int], str] = {}
     for node in order:
         if _is_accumulate(node):

@@ -24,6 +24,15 @@ _TRACER_DIR = __file__.rsplit("/", 1)[0]
 _PLUMBING = ("torch/_tensor.py", "torch/overrides.py", "torch/utils/_device.py", _TRACER_DIR)
 
 
+def _renames(current: str, name: str) -> bool:
+    """True when ``name`` should replace a module's ``current`` name (``self...`` is temporary)."""
+    return _provisional(current) and not _provisional(name)
+
+
+def _provisional(name: str) -> bool:
+    return name == "self" or name.startswith("self.")
+
+
 class Recorder:
     """Collects tensors, Nodes, events and series for one program run."""
 
@@ -45,7 +54,7 @@ class Recorder:
         self.module_stack: list[Any] = []
         self.optimizer_names: dict[int, str] = {}
         self.forward_anomaly = False
-        self.backward_anomalies: set[str] = set()
+        self.backward_anomalies: set[str] = set()  # "nan" / "inf" once found in backward
         self.current_backward: str | None = None
         self.running_node: str | None = None
         self.seeded_by_program = False
@@ -181,24 +190,35 @@ class Recorder:
                 if rec is not None and rec.name is None:
                     rec.name = name
             elif isinstance(obj, torch.nn.Module):
-                if id(obj) not in self.module_names:
+                current = self.module_names.get(id(obj))
+                if current is None or _renames(current, name):
                     self.name_module(name, obj)
             elif isinstance(obj, torch.optim.Optimizer):
                 self.optimizer_names.setdefault(id(obj), name)
 
     def name_module(self, name: str, module: torch.nn.Module) -> None:
-        """Name a module, its sub-modules and its parameters after the program's variable."""
+        """Name a module, its sub-modules and its parameters after the program's variable.
+
+        Inside a class the program calls its module ``self``: that name only holds until the
+        module is bound to a variable of its own (``model = MLP()``), which then names it and
+        every parameter (``model.fc1.weight``), including those added after ``__init__`` began.
+        """
         for sub_name, sub in module.named_modules():
             full = f"{name}.{sub_name}" if sub_name else name
-            self.module_names.setdefault(id(sub), full)
-            self.modules[id(sub)] = sub
+            current = self.module_names.get(id(sub))
+            if current is None or _renames(current, full):
+                self.module_names[id(sub)] = full
+                self.modules[id(sub)] = sub
         for param_name, param in module.named_parameters():
             full = f"{name}.{param_name}"
-            if id(param) not in self.registry.param_names:
-                self.registry.param_names[id(param)] = full
+            current = self.registry.param_names.get(id(param))
+            if current is not None and not _renames(current, full):
+                continue
+            if current is None:
                 self.registry.params.append(param)
+            self.registry.param_names[id(param)] = full
             rec = self.registry.known(param)
-            if rec is not None and rec.name is None:
+            if rec is not None and (rec.name is None or rec.name == current):
                 rec.name = full
 
     def module_name(self) -> str | None:

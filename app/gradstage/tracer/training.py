@@ -150,6 +150,8 @@ def capture_training(rec: Recorder) -> Iterator[None]:
             with torch._C.DisableTorchFunction():
                 afters = [snap(p.grad) for p in with_grad]
                 total_value = snap(total)
+            if isinstance(total, torch.Tensor):
+                rec.tensor(total, line=line)  # the program may keep the total norm
             norm = total_value.scalar() if total_value else None
             rec.emit(
                 "clip",
@@ -165,7 +167,9 @@ def capture_training(rec: Recorder) -> Iterator[None]:
 
         return clip_grad_norm_
 
-    original_apply = torch.autograd.Function.apply.__func__  # type: ignore[attr-defined]
+    # The descriptor itself, so that exactly it is put back afterwards.
+    apply_descriptor = vars(torch.autograd.Function)["apply"]
+    original_apply = apply_descriptor.__func__
 
     def apply(cls: Any, *args: Any, **kwargs: Any) -> Any:
         """A custom Function is one op and one Node: its inner forward ops are not shown."""
@@ -209,7 +213,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
     finally:
         for h in handles:
             h.remove()
-        setattr(torch.autograd.Function, "apply", classmethod(original_apply))
+        setattr(torch.autograd.Function, "apply", apply_descriptor)
         setattr(torch.optim.Optimizer, "zero_grad", originals["opt_zero"])
         setattr(torch.nn.Module, "zero_grad", originals["mod_zero"])
         setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", originals["clip"])

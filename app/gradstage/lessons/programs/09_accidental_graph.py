@@ -6,8 +6,8 @@ w = torch.randn(3, requires_grad=True)
 data = torch.randn(4, 3)
 
 
-def graph_size(t):  # how many autograd nodes can be reached from t
-    seen, todo = set(), [t.grad_fn]
+def graph_size(node):  # how many autograd nodes can be reached from this one
+    seen, todo = set(), [node]
     while todo:
         node = todo.pop()
         if node is not None and node not in seen:
@@ -20,7 +20,7 @@ total = 0
 for x in data:
     loss = (x @ w) ** 2
     total += loss  # the mistake: total is a tensor that remembers every step
-    print("total += loss        ->", graph_size(total), "nodes behind total")
+    print("total += loss        ->", graph_size(total.grad_fn), "nodes behind total")
 
 total = 0.0
 for x in data:

@@ -1,0 +1,145 @@
+"""The player inline in Jupyter: ``gradstage.show(source)`` or ``gradstage.show(tensor)``.
+
+Both run in the notebook's own Python process, without the sandbox: use them for your own code.
+The output is one self-contained HTML document (the same as ``gradstage export``) placed in an
+``<iframe srcdoc=...>``, so the player's script and styles cannot touch the notebook page and
+the output still plays when the notebook is opened later with no server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gradstage.export import FRAGMENT_OPTIONS, standalone_html
+from gradstage.schema import Trace
+
+DEFAULT_HEIGHT = 620
+
+
+class Player:
+    """A traced program or graph, displayed by Jupyter through ``_repr_html_``."""
+
+    def __init__(self, trace: Trace, document: str, *, height: int, title: str) -> None:
+        self.trace = trace
+        self.document = document
+        self.height = height
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        """An iframe holding the whole player: isolated from the notebook, works offline."""
+        # In an iframe srcdoc, "#..." would resolve against the notebook's own address and the
+        # page could not keep its view in the fragment; about:srcdoc as base keeps it local.
+        document = self.document.replace("<head>", '<head>\n<base href="about:srcdoc">', 1)
+        # allow-same-origin is left out: the player runs in an opaque origin of its own.
+        return (
+            f'<iframe srcdoc="{html.escape(document, quote=True)}" '
+            f'title="{html.escape(self.title, quote=True)}" '
+            'sandbox="allow-scripts allow-downloads allow-popups allow-modals" '
+            f'style="width:100%;height:{self.height}px;border:1px solid #d5d9e0;'
+            'border-radius:4px" loading="lazy"></iframe>'
+        )
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write the standalone player to ``path`` (it plays from file:// with no server)."""
+        target = Path(path)
+        target.write_text(self.document, encoding="utf-8")
+        return target
+
+    def __repr__(self) -> str:
+        t = self.trace
+        return (
+            f"<gradstage player {self.title!r}: {len(t.nodes)} nodes, {len(t.events)} events"
+            + (f", error {t.error.type}" if t.error else "")
+            + ">"
+        )
+
+
+@contextlib.contextmanager
+def _rng_kept() -> Iterator[None]:
+    """The tracer seeds the random generators; the notebook's own streams are put back."""
+    import torch
+
+    torch_state = torch.get_rng_state()
+    py_state = random.getstate()
+    np_state: Any = None
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        np_state = numpy.random.get_state()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_state)
+        random.setstate(py_state)
+        if np_state is not None:
+            import numpy
+
+            numpy.random.set_state(np_state)
+
+
+def _caller_namespace() -> dict[str, Any]:
+    """The variables of the code that called ``show`` (the notebook's globals, a function's
+    locals), skipping gradstage's own frames."""
+    frame = sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("gradstage"):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return {}
+    return {**frame.f_globals, **frame.f_locals}
+
+
+def _height(trace: Trace, editor_hidden: bool) -> int:
+    """Tall enough for the graph and the timeline; deeper graphs get a little more room."""
+    depth = min(len(trace.nodes), 24)
+    return max(480, min(900, (420 if editor_hidden else 480) + 12 * depth))
+
+
+def show(what: Any, **options: Any) -> Player:
+    """The player for a program's source (traced now) or a tensor's graph (already built).
+
+    Options: ``height`` (pixels), ``title``, ``page`` (``embed``: chrome-free, the default;
+    ``app``: the full page), ``namespace`` (for source: names the program may use, none by
+    default; for a tensor: where to find names, the caller's variables by default), and the
+    view options of an embed link: ``autoplay``, ``speed``, ``step``, ``view``
+    (``flow``/``grad_fn``), ``theme``, ``lang`` (``en``/``zh-CN``), ``editor``, ``node``.
+    """
+    import torch
+
+    height = options.pop("height", None)
+    page = options.pop("page", "embed")
+    namespace = options.pop("namespace", None)
+    title = options.pop("title", None)
+    unknown = sorted(set(options) - set(FRAGMENT_OPTIONS))
+    if unknown:
+        raise TypeError(f"show() got unknown option(s) {unknown}")
+    view = dict(options)
+    if isinstance(what, str):
+        from gradstage.tracer import trace_program
+
+        with _rng_kept():
+            trace = trace_program(what, namespace=namespace)
+        source = what
+        title = title or "program"
+    elif isinstance(what, torch.Tensor):
+        from gradstage.tracer.reachable import trace_reachable
+
+        names = _caller_namespace() if namespace is None else dict(namespace)
+        trace = trace_reachable(what, namespace=names)
+        name = next((k for k, v in names.items() if v is what and not k.startswith("_")), None)
+        title = title or (f"graph of {name}" if name else "graph")
+        source = f"# The autograd graph reachable from {name or 'the tensor'}.\n"
+        view.setdefault("editor", "hidden")  # no program lines to show
+    else:
+        raise TypeError(
+            f"show() takes a program's source (str) or a torch.Tensor, not {type(what).__name__}"
+        )
+    document = standalone_html(trace, source=source, title=title, page=page, options=view)
+    if height is None:
+        height = _height(trace, view.get("editor") == "hidden")
+    return Player(trace, document, height=int(height), title=title)
