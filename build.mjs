@@ -7,7 +7,7 @@ const common = {
   minify: process.env.GRADSTAGE_DEBUG ? false : true,
   sourcemap: true,
   target: ["es2022"],
-  legalComments: "external",
+  legalComments: "eof",
   logLevel: "warning",
 };
 

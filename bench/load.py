@@ -107,6 +107,16 @@ async def client_loop(
         run.record(kind, status, time.perf_counter() - start, served)
 
 
+def sandbox_runs(url: str) -> float:
+    """Programs the server's sandbox ran, from its metrics."""
+    text = httpx.get(f"{url}/metrics").text
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("gradstage_sandbox_runs_total{")
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -190,6 +200,9 @@ def main() -> None:
         run = Run(server_pid=proc.pid)
         elapsed = asyncio.run(load(url, run, args.clients, args.seconds, programs))
         report(run, elapsed, args.clients)
+        print(f"  server RSS at the end: {rss_kib(proc.pid) / 1024:.1f} MiB")
+        runs = sandbox_runs(url)
+        print(f"  sandbox runs: {runs:.0f} ({runs / elapsed:.1f}/s, lesson warm-up included)")
     finally:
         proc.terminate()
         try:

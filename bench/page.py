@@ -23,10 +23,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
-
 from gradstage.schema import encode
 from gradstage.tracer import trace_program
+from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -84,7 +83,8 @@ async () => {
   });
   observer.observe({ type: "longtask", buffered: false });
   performance.clearMarks();
-  const drawn = new Promise((resolve) => document.addEventListener("gradstage:drawn", resolve, { once: true }));
+  const drawn = new Promise((resolve) =>
+    document.addEventListener("gradstage:drawn", resolve, { once: true }));
   document.querySelector("button[aria-label='Run']").click();
   await drawn;
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
@@ -92,7 +92,10 @@ async () => {
   const start = performance.getEntriesByName("gradstage:trace")[0].startTime;
   await new Promise((resolve) => setTimeout(resolve, 50));
   observer.disconnect();
-  return { ms: painted - start, longest, nodes: Number(app.dataset.graphNodes), layout: Number(app.dataset.layoutMs) };
+  return {
+    ms: painted - start, longest,
+    nodes: Number(app.dataset.graphNodes), layout: Number(app.dataset.layoutMs),
+  };
 }
 """
 
@@ -135,8 +138,10 @@ def main() -> None:
     for label, layers in sizes.items():
         trace = trace_program(deep_mlp(layers), max_nodes=50_000, max_events=200_000)
         traces[label] = encode(trace)
-        print(f"trace {label}: {len(trace.nodes)} autograd nodes, {len(trace.tensors)} tensors, "
-              f"{len(trace.events)} events, {len(traces[label]) / 1024:.0f} KB")
+        print(
+            f"trace {label}: {len(trace.nodes)} autograd nodes, {len(trace.tensors)} tensors, "
+            f"{len(trace.events)} events, {len(traces[label]) / 1024:.0f} KB"
+        )
     proc, url = start_server()
     try:
         with sync_playwright() as p:
@@ -145,16 +150,20 @@ def main() -> None:
             for label, data in traces.items():
                 runs = [measure(page, url, data) for _ in range(3)]
                 best = min(runs, key=lambda r: r["ms"])
-                print(f"graph {label}: {best['nodes']} drawn nodes, trace → painted "
-                      f"{best['ms']:.0f} ms (worker layout {best['layout']:.0f} ms), "
-                      f"longest main-thread task {max(r['longest'] for r in runs):.0f} ms")
+                print(
+                    f"graph {label}: {best['nodes']} drawn nodes, trace → painted "
+                    f"{best['ms']:.0f} ms (worker layout {best['layout']:.0f} ms), "
+                    f"longest main-thread task {max(r['longest'] for r in runs):.0f} ms"
+                )
             measure(page, url, traces["~500"])
             page.select_option("select.speed", "16")
             page.keyboard.press("Home")
             page.get_by_role("button", name="Play").click()
             fps = page.evaluate(FPS, 4)
-            print(f"playing the ~500-node trace at 16x: {fps['fps']:.0f} fps, "
-                  f"worst frame {fps['worstFrame']:.0f} ms")
+            print(
+                f"playing the ~500-node trace at 16x: {fps['fps']:.0f} fps, "
+                f"worst frame {fps['worstFrame']:.0f} ms"
+            )
             browser.close()
     finally:
         proc.terminate()

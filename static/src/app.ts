@@ -48,6 +48,7 @@ function readBoot(): Boot {
     lessons: data.lessons ?? [],
     groups: data.groups ?? {},
     source: data.source,
+    nonce: data.nonce ?? null,
   };
 }
 
@@ -96,6 +97,7 @@ const graphPane = el("section", { class: "pane pane--graph" },
 
 if (embed) {
   const open = el("a", { class: "embed__open", target: "_blank", rel: "noopener" }, "gradstage ↗");
+  if (boot.api === null) open.hidden = true;
   const embedBar = el("div", { class: "embed__bar" }, viewButtons.flow, viewButtons.grad_fn, el("span", { class: "spacer" }), runButton, open);
   root.append(embedBar, el("div", { class: "embed__main" }, editorPane, graphPane), timeline.root, side);
   subscribe(() => { open.href = `${location.origin}/${toHash(true)}`; });
@@ -103,6 +105,11 @@ if (embed) {
   root.append(header, el("main", { class: "workspace" }, editorPane, graphPane, side), timeline.root);
 }
 root.classList.add("app--ready");
+if (boot.api === null) {
+  // an exported file or a notebook: no server to link to, nothing to share by URL
+  header.querySelector(".brand")?.removeAttribute("href");
+  shareButton.hidden = true;
+}
 
 const graphView = new GraphView(graphHost, {
   onSelect: (id) => update({ selected: id }),
@@ -124,12 +131,8 @@ if (state.editor !== "hidden") {
   editor = new Editor(editorHost, state.source, state.editor === "readonly" || boot.api === null, {
     onRun: () => void run(),
     onHoverLine: (line) => graphView.highlightLine(line),
-  });
-  editor.view.dom.addEventListener("keyup", () => {
-    if (editor && editor.source !== state.source) {
-      update({ source: editor.source });
-    }
-  });
+    onChange: (source) => update({ source }),
+  }, boot.nonce);
 } else {
   editorPane.hidden = true;
   root.classList.add("app--no-editor");

@@ -82,7 +82,15 @@ function inlineJson(data: unknown): string {
 
 /** One HTML file with the Trace, the script, the worker and the styles inlined: plays from file://. */
 export async function standaloneHtml(trace: Trace, source: string, title: string): Promise<string> {
+  const inline: Record<string, string | null | undefined> = {
+    // inside an exported file the scripts and styles are already in the page
+    "layout.worker.js": document.getElementById("gradstage-worker")?.textContent,
+    "app.js": document.querySelector("script[type=module]:not([src])")?.textContent,
+    "app.css": document.querySelector("head > style")?.textContent,
+  };
   const asset = async (name: string) => {
+    const text = inline[name];
+    if (text) return text;
     const response = await fetch(new URL(name, import.meta.url));
     if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
     return response.text();

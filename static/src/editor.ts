@@ -31,13 +31,14 @@ const marks = StateField.define<DecorationSet>({
 export interface EditorCallbacks {
   onRun: () => void;
   onHoverLine: (line: number | null) => void;
+  onChange?: (source: string) => void;
 }
 
 export class Editor {
   readonly view: EditorView;
   private current = { focus: null as number | null, error: null as number | null, hover: null as number | null };
 
-  constructor(parent: HTMLElement, source: string, readOnly: boolean, callbacks: EditorCallbacks) {
+  constructor(parent: HTMLElement, source: string, readOnly: boolean, callbacks: EditorCallbacks, nonce?: string | null) {
     const runKey = { key: "Mod-Enter", run: () => { callbacks.onRun(); return true; } };
     const extensions: Extension[] = [
       lineNumbers(), history(), highlightActiveLine(), bracketMatching(), indentOnInput(),
@@ -45,6 +46,10 @@ export class Editor {
       keymap.of([runKey, indentWithTab, ...defaultKeymap, ...historyKeymap]),
       EditorView.contentAttributes.of({ "aria-label": "Program" }),
       EditorState.readOnly.of(readOnly),
+      EditorView.cspNonce.of(nonce ?? ""),
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged) callbacks.onChange?.(update.state.doc.toString());
+      }),
       EditorView.editable.of(!readOnly),
       EditorView.domEventHandlers({
         mousemove: (event, view) => {

@@ -109,7 +109,11 @@ function writeHash(): void {
   hashTimer = setTimeout(() => {
     hashTimer = null;
     const hash = toHash(hashCode);
-    if (location.hash !== hash) history.replaceState(null, "", hash);
+    try {
+      if (location.hash !== hash) history.replaceState(null, "", hash);
+    } catch {
+      // about:srcdoc frames (notebooks) have no history to write: the view still works
+    }
   }, 250);
 }
 

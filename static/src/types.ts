@@ -49,4 +49,6 @@ export interface Boot {
   page: "app" | "embed"; lesson: Lesson | null; trace: Trace | null; api: string | null;
   lessons: LessonRef[]; groups: Record<string, Record<string, string>>;
   source?: string;
+  /** This response's CSP nonce, for the style element the code editor writes. */
+  nonce?: string | null;
 }

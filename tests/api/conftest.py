@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from _pytest.nodeid import NodeId
 from fastapi import FastAPI
 from gradstage.api.app import create_app
 from gradstage.sandbox import SandboxPool
@@ -20,21 +18,6 @@ from gradstage.sandbox import SandboxPool
 from tests.api.helpers import settings
 
 T = TypeVar("T")
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Make ``--dist loadgroup`` group this directory's tests again under pytest 9.
-
-    pytest-xdist 3.8 marks a grouped test by setting ``item._nodeid`` to ``<id>@<group>``;
-    pytest 9 keeps node ids in ``item._id`` instead, so the mark is lost and groups are spread
-    over workers (each then starts its own sandbox pool and server). Carry it over.
-    """
-    for item in items:
-        grouped = item.__dict__.get("_nodeid")
-        if grouped and grouped != item.nodeid and HERE in item.path.parents:
-            item._id = NodeId.parse(grouped)
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,9 @@ def page_errors() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, page_errors: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(
+    browser: Browser, page_errors: list[str], request: pytest.FixtureRequest
+) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     context.set_default_timeout(20_000)
     p = context.new_page()

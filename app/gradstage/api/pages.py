@@ -57,6 +57,7 @@ def _page(request: Request, services: Services, page: str, lesson_id: str | None
         "api": "/api",
         "lessons": [{"id": x.id, "group": x.group, "title": x.title} for x in lessons.catalog()],
         "groups": lessons.GROUPS,
+        "nonce": getattr(request.state, "csp_nonce", None),
     }
     return templates.TemplateResponse(
         request,

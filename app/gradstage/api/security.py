@@ -6,6 +6,7 @@ Pure ASGI (no BaseHTTPMiddleware) so it adds nothing to the per-request cost tha
 from __future__ import annotations
 
 import logging
+import secrets
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,11 +16,12 @@ from gradstage.api.errors import error_response
 log = logging.getLogger("gradstage")
 
 # No 'unsafe-inline' anywhere: the page's boot data is a <script type="application/json">,
-# which is data, not script. Workers may come from blob: (the layout worker).
+# which is data, not script. Workers may come from blob: (the layout worker). The code editor
+# (CodeMirror) writes its own <style> element: it carries this response's nonce.
 _BASE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
@@ -28,10 +30,15 @@ def is_embed(path: str) -> bool:
     return path == "/embed" or path.startswith("/embed/")
 
 
-def csp_for(path: str, frame_ancestors: str) -> str:
+def csp_for(path: str, frame_ancestors: str, nonce: str = "") -> str:
     """The Content-Security-Policy: no inline script anywhere; only /embed may be framed."""
     ancestors = frame_ancestors if is_embed(path) else "'none'"
-    return f"{_BASE_CSP}; frame-ancestors {ancestors}"
+    return f"{_BASE_CSP.format(nonce=nonce or new_nonce())}; frame-ancestors {ancestors}"
+
+
+def new_nonce() -> str:
+    """A fresh CSP nonce (one per response; pages read it from ``request.state.csp_nonce``)."""
+    return secrets.token_urlsafe(16)
 
 
 class BodyTooLarge(HTTPException):
@@ -54,8 +61,10 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        nonce = new_nonce()
+        scope.setdefault("state", {})["csp_nonce"] = nonce
         headers = [
-            (b"content-security-policy", csp_for(path, self.frame_ancestors).encode()),
+            (b"content-security-policy", csp_for(path, self.frame_ancestors, nonce).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),

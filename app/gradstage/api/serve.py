@@ -6,6 +6,8 @@ import uvicorn
 
 from gradstage.settings import Settings
 
+KEEP_ALIVE_SECONDS = 65
+
 
 def serve(host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
     """Serve until interrupted; command-line options override environment settings.
@@ -28,5 +30,8 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         access_log=False,  # gradstage.access logs every request as JSON instead
         proxy_headers=settings.trust_forwarded_for,
         server_header=False,
+        # Longer than the idle timeout of common load balancers (60 s), so the server never
+        # closes a kept-alive connection just as a client or proxy sends on it.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0

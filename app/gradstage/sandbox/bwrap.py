@@ -42,6 +42,12 @@ def _binds() -> list[str]:
     return args
 
 
+def _pythonpath() -> list[str]:
+    """Keep PYTHONPATH (its folders are bound above), so the sandbox imports the same gradstage."""
+    value = os.environ.get("PYTHONPATH")
+    return ["--setenv", "PYTHONPATH", value] if value else []
+
+
 def command(python_args: list[str]) -> list[str]:
     """``bwrap ... -- python ARGS``: no network, no host files beyond the binds, no privileges."""
     bwrap = shutil.which("bwrap") or "bwrap"
@@ -53,10 +59,12 @@ def command(python_args: list[str]) -> list[str]:
         "--cap-drop", "ALL",
         "--uid", str(SANDBOX_UID),
         "--gid", str(SANDBOX_UID),
+        # A private /tmp first: the binds below then appear on top of it, so a venv or checkout
+        # that lives under /tmp stays visible inside the sandbox.
+        "--tmpfs", "/tmp",
         *_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
         "--chdir", "/tmp",
         "--clearenv",
         "--setenv", "PATH", "/usr/bin:/bin",
@@ -64,6 +72,7 @@ def command(python_args: list[str]) -> list[str]:
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--setenv", "PYTHONHASHSEED", "0",
+        *_pythonpath(),
         "--setenv", "OMP_NUM_THREADS", "1",
         "--setenv", "MKL_NUM_THREADS", "1",
         "--",

@@ -60,6 +60,11 @@ def _size(n: float) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MiB"
 
 
+def _first_sentence(text: str) -> str:
+    first = text.split(". ")[0]
+    return first if first.endswith(".") else first + "."
+
+
 def limit_text(code: str, limits: Limits) -> str:
     """The limit that applies to ``code``, in words."""
     return {
@@ -77,7 +82,7 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
     explanation = template.format(limit=limit_text(code, limits))
     error = TraceError(
         type=type_name,
-        message=message or explanation.split(". ")[0] + ".",
+        message=message or _first_sentence(explanation),
         explanation=explanation,
         code=code,
     )

@@ -1,0 +1,105 @@
+"""Exported players in Chromium: opened from file:// with the network off, they play to the end."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import gradstage
+import pytest
+import torch
+from gradstage.cli import main
+from playwright.sync_api import Frame, Page
+
+from tests.browser.helpers import wait_js
+from tests.export.selfcontained import parse
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+PROGRAM = """import torch
+# 中文注释：y = x² 的梯度是 2x
+x = torch.tensor([1.0, 2.0], requires_grad=True)
+y = (x * x).sum()
+y.backward()
+print("梯度", x.grad)
+"""
+
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+
+def _python_stdout(source: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, "program.py", "exec"), {})
+    return out.getvalue()
+
+
+def _app(target: Page | Frame, key: str) -> int:
+    return int(target.evaluate(f"() => document.getElementById('app').dataset.{key} ?? -2"))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export")
+    program = folder / "square.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    assert main(["export", str(program), "-o", str(folder / "square.html")]) == 0
+    return folder / "square.html"
+
+
+def test_an_exported_file_plays_to_the_end_with_the_network_off(
+    page: Page,
+    page_errors: list[str],
+    exported: Path,
+    screenshot: Callable[[str], Path],
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.context.set_offline(True)
+    page.goto(exported.as_uri() + "#lang=en&speed=16")
+    wait_js(page, "Number(document.getElementById('app').dataset.graphNodes) > 0")
+    events = len(parse(exported.read_text("utf-8")).boot()["trace"]["events"])
+    assert _app(page, "events") == events
+    assert page.get_by_role("button", name="Run").count() == 0 or not (
+        page.get_by_role("button", name="Run").is_visible()
+    )
+
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_js(page, f"document.getElementById('app').dataset.step === '{events - 1}'")
+    assert page.evaluate("window.gradstage.trace.stdout") == _python_stdout(PROGRAM)
+    assert page.get_by_text("梯度 tensor([2., 4.])").count() >= 1
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    assert _app(page, "step") == 0
+    page.keyboard.press("End")
+    assert _app(page, "step") == events - 1
+    screenshot("end")
+
+    assert [url for url in requests if not url.startswith(LOCAL)] == []
+    assert page_errors == []
+
+
+def test_a_notebook_output_plays_inside_its_iframe_offline(
+    page: Page, page_errors: list[str], tmp_path: Path
+) -> None:
+    w = torch.tensor([0.5, -1.0], requires_grad=True)
+    loss = ((torch.tensor([1.0, 2.0]) * w).sum() - 3) ** 2
+    output = gradstage.show(loss, speed=16)._repr_html_()
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(
+        f'<!doctype html><meta charset="utf-8"><title>notebook</title><main>{output}</main>',
+        encoding="utf-8",
+    )
+    page.context.set_offline(True)
+    page.goto(notebook.as_uri())
+    frame = page.locator("iframe").element_handle().content_frame()
+    assert frame is not None
+    frame.wait_for_function("Number(document.getElementById('app')?.dataset.events) > 0")
+    events = _app(frame, "events")
+    assert events == len(gradstage.show(loss).trace.events)
+    frame.wait_for_function(f"document.getElementById('app').dataset.step === '{events - 1}'")
+    names = frame.evaluate("window.gradstage.trace.tensors.map((t) => t.name).filter(Boolean)")
+    assert set(names) >= {"w", "loss"}
+    assert page_errors == []
