@@ -72,12 +72,6 @@ def course_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         server.server_close()
 
 
-def _unexpected(errors: list[str]) -> list[str]:
-    """Errors other than CodeMirror's <style> element refused by the server's CSP
-    (style-src 'self'): a known page issue, reported to its owners."""
-    return [e for e in errors if not e.startswith("console: Applying inline style violates")]
-
-
 def _frame_ancestors(csp: str) -> list[str]:
     for directive in csp.split(";"):
         name, *values = directive.split()
@@ -135,7 +129,7 @@ def test_a_course_page_on_another_origin_embeds_a_lesson_that_autoplays_and_size
     box = page.locator("#player").bounding_box()
     assert box is not None
     assert round(box["height"]) == last
-    assert _unexpected(page_errors) == []
+    assert page_errors == []
 
 
 def test_a_permalink_restores_a_program_with_chinese_text_exactly(
@@ -171,7 +165,7 @@ def test_a_permalink_restores_a_program_with_chinese_text_exactly(
     assert "\n".join(lines) == CHINESE
     wait_js(page, "window.gradstage.trace.stdout.length > 0", 60)
     assert page.evaluate("window.gradstage.trace.stdout") == printed.getvalue()
-    assert _unexpected(page_errors) == []
+    assert page_errors == []
 
 
 def test_downloads_are_valid_svg_png_json_and_html_files(
@@ -213,4 +207,4 @@ def test_downloads_are_valid_svg_png_json_and_html_files(
 
     player = assert_self_contained(files["Player (HTML file)"].read_text("utf-8"))
     assert player.boot()["trace"]["events"] == trace["events"]
-    assert _unexpected(page_errors) == []
+    assert page_errors == []

@@ -112,7 +112,7 @@ def build_trace(
         if t.name is None and t.live is not None:
             obj = t.live()
             if obj is not None and id(obj) in registry.param_names:
-                t.name = registry.param_names[id(obj)]
+                t.name, t.name_depth = registry.param_names[id(obj)], -1
     tensors = []
     for t in list(registry.tensors.values())[: limits.max_tensors]:
         grad = _final_grad(t)

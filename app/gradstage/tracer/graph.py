@@ -1,10 +1,17 @@
 """The registry of tensors and autograd Nodes seen while a program runs.
 
 Ids are given by structure, not by object: a Node's id is decided by its class, the op and
-source line that created it (the "site") and the ids of the Nodes it points to. A training loop
-builds a new graph every iteration, but each has the same structure, so the ids repeat and the
-page draws one graph whose values change. A graph that really grows (``total += loss``) gets a
-new id at every step, because its ``next_functions`` point to a different Node each time.
+source line that created it (the "site"), the ids of the Nodes it points to and the loops it
+was made in. A training loop builds a new graph every iteration (and an inner loop every step),
+but each has the same structure, so the ids repeat and the page draws one graph whose values
+change. A graph that really grows (``total += loss``) gets a new id at every step, because its
+``next_functions`` point to a different Node each time.
+
+Only the steps of a loop share ids: within one step (or outside loops) two Nodes of the same
+structure are two ids, however alike they look. Nodes made by autograd itself (during a
+``backward`` with ``create_graph=True``, or inside one torch call) have no site of their own;
+they are told apart by how many of the same structure the step has already made (``counts``,
+which the recorder starts afresh at each loop step).
 
 The id is stored in the Node's own ``metadata`` dict, so no strong reference to a Node is kept
 (keeping them would keep every iteration's graph alive).
@@ -40,6 +47,7 @@ class TensorRec:
     grad_fn: str | None = None
     output_nr: int = 0
     name: str | None = None
+    name_depth: int = 0  # frames outside the one that named it (-1: a module's parameter)
     module: str | None = None
     value: Snapshot | None = None
     cut: str | None = None
@@ -101,6 +109,10 @@ class Registry:
         self._by_object: WeakIdMap[TensorRec] = WeakIdMap()
         self._serial = 0
         self._saved_names: dict[type, list[str]] = {}
+        # How many of each site / Node structure the current loop step (or the code outside
+        # loops) has made, and the lines of the loops running: set by the recorder.
+        self.counts: dict[Any, int] = {}
+        self.context: tuple[int, ...] = ()
         self.param_names: dict[int, str] = {}  # id(parameter) -> "net.fc1.weight"
         self.params: list[Any] = []  # keeps named parameters' ids meaningful
         self.current_module: str | None = None
@@ -150,7 +162,7 @@ class Registry:
                 key = ("obj", self._serial)
                 node_id = None
             elif site is not None:
-                key = ("site", *site, out_index)
+                key = ("site", *site, out_index, self.context)
                 node_id = None
             else:
                 self._serial += 1
@@ -192,7 +204,7 @@ class Registry:
                 rec.shape = list(t.shape)
             name = self.param_names.get(id(t))
             if name is not None and rec.name is None:
-                rec.name = name
+                rec.name, rec.name_depth = name, -1
             self._by_object[t] = rec
             return rec
 
@@ -229,7 +241,10 @@ class Registry:
             variable_id = self.tensor(node.variable).id
             key: tuple[Any, ...] = ("acc", variable_id)
         else:
-            key = (name, site, tuple(nexts))
+            shape = (name, site, tuple(nexts), self.context)
+            seen = self.counts.get(shape, 0)
+            self.counts[shape] = seen + 1
+            key = (*shape, seen)
         nid = self._node_keys.get(key)
         if nid is None:
             nid = f"n{len(self._node_keys) + 1}"

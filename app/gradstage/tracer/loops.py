@@ -1,8 +1,15 @@
-"""Mark the iterations of top-level loops so the timeline can group (and bound) them.
+"""Mark the steps of the program's loops so the tracer knows where each one starts and ends.
 
-The source is parsed and each outermost ``for``/``while`` (at module level or directly in a
-function) gets a call at the start of its body and one after it. Line numbers are unchanged, so
-errors and events still point at the program's own lines.
+The source is parsed and every ``for``/``while`` statement gets a call at the start of each step
+and one when the loop is left, however it is left (a ``try``/``finally`` around it: ``break``,
+``return`` and exceptions included). Line numbers are unchanged, so errors and events still
+point at the program's own lines.
+
+Every loop's steps share Node and tensor ids (the same op on the same line in each step is one
+id), so a graph built in an inner loop is drawn once, like one built in an outer one. Only
+*timeline* loops group events into iterations: the outermost loops at module level or directly
+in a function of the module, as marked here with ``top=True``; the tracer uses the first of
+them that runs, as long as it runs.
 """
 
 from __future__ import annotations
@@ -14,48 +21,66 @@ LOOP = "__gradstage_for__"
 END = "__gradstage_loop_end__"
 
 
-def _call(name: str, loop_line: int, at: ast.AST) -> ast.stmt:
-    stmt = ast.Expr(
-        ast.Call(
-            func=ast.Name(id=name, ctx=ast.Load()), args=[ast.Constant(loop_line)], keywords=[]
-        )
-    )
+def _call(name: str, args: list[ast.expr], at: ast.AST) -> ast.Expr:
+    stmt = ast.Expr(ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[]))
     return ast.copy_location(stmt, at)
 
 
+def _mark_loop(stmt: ast.For | ast.While, top: bool) -> ast.stmt:
+    line = ast.Constant(stmt.lineno)
+    if isinstance(stmt, ast.For):
+        # for x in ITERABLE -> for x in __gradstage_for__(line, ITERABLE, top): the wrapper
+        # marks each step and knows how many there will be when ITERABLE has a length (range,
+        # list, tensor), so the tracer can skip detail it will not keep.
+        wrapped = ast.Call(
+            func=ast.Name(id=LOOP, ctx=ast.Load()),
+            args=[line, stmt.iter, ast.Constant(top)],
+            keywords=[],
+        )
+        stmt.iter = ast.copy_location(wrapped, stmt.iter)
+    else:
+        first = stmt.body[0]
+        stmt.body.insert(0, _call(ITER, [line, ast.Constant(None), ast.Constant(top)], first))
+    guarded = ast.Try(
+        body=[stmt],
+        handlers=[],
+        orelse=[],
+        finalbody=[_call(END, [ast.Constant(stmt.lineno)], stmt)],
+    )
+    return ast.copy_location(guarded, stmt)
+
+
 class _Marker(ast.NodeTransformer):
-    def _mark_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
-        for stmt in body:
-            if isinstance(stmt, ast.For):
-                # for x in ITERABLE -> for x in __gradstage_for__(line, ITERABLE): the wrapper
-                # marks each iteration and knows how many there will be when ITERABLE has a
-                # length (range, list, tensor), so the tracer can skip detail it will not keep.
-                wrapped = ast.Call(
-                    func=ast.Name(id=LOOP, ctx=ast.Load()),
-                    args=[ast.Constant(stmt.lineno), stmt.iter],
-                    keywords=[],
-                )
-                stmt.iter = ast.copy_location(wrapped, stmt.iter)
-                out.append(stmt)
-                out.append(_call(END, stmt.lineno, stmt))
-            elif isinstance(stmt, ast.While):
-                stmt.body.insert(0, _call(ITER, stmt.lineno, stmt.body[0]))
-                out.append(stmt)
-                out.append(_call(END, stmt.lineno, stmt))
-            elif isinstance(stmt, ast.FunctionDef):
-                stmt.body = self._mark_body(stmt.body)
-                out.append(stmt)
-            else:
-                out.append(stmt)
-        return out
+    """Marks every loop; ``top`` for those directly in the module or in a module function."""
+
+    def __init__(self) -> None:
+        self._top_bodies: set[int] = set()
+        self._parents: dict[int, int] = {}  # id(statement) -> id(the body holding it)
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
-        node.body = self._mark_body(node.body)
+        self._top_bodies.add(id(node))
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._top_bodies.add(id(stmt))
+        for parent in (node, *(s for s in node.body if id(s) in self._top_bodies)):
+            for stmt in parent.body:
+                self._parents[id(stmt)] = id(parent)
+        self.generic_visit(node)
         return node
+
+    def _loop(self, node: ast.For | ast.While) -> ast.stmt:
+        top = self._parents.get(id(node)) in self._top_bodies
+        self.generic_visit(node)  # loops inside it first
+        return _mark_loop(node, top)
+
+    def visit_For(self, node: ast.For) -> ast.stmt:
+        return self._loop(node)
+
+    def visit_While(self, node: ast.While) -> ast.stmt:
+        return self._loop(node)
 
 
 def instrument(tree: ast.Module) -> ast.Module:
-    """Insert iteration markers into the outermost loops of a parsed program."""
+    """Insert step markers into every loop of a parsed program."""
     tree = _Marker().visit(tree)
     return ast.fix_missing_locations(tree)

@@ -89,39 +89,65 @@ class _Stdout:
 
 
 class _LoopMarks:
-    """Receives the iteration markers inserted into the program's outermost loops."""
+    """Receives the step markers inserted into the program's loops (see ``loops.py``).
+
+    Loops nest at run time: ``stack`` holds each running loop's ``[line, step, total]``,
+    outermost first. Each step of any loop gets fresh site counts, so its ops reuse the ids of
+    the same ops in the previous step; the first ``top`` loop that runs (and while it runs) also
+    groups the timeline into iterations.
+    """
 
     def __init__(self, rec: Recorder) -> None:
         self.rec = rec
-        self.active: int | None = None
-        self.index = 0
-        self.total: int | None = None
+        self.stack: list[list[Any]] = []
+        self.timeline_depth: int | None = None
 
-    def iteration(self, loop_line: int, total: int | None = None) -> None:
-        self.rec.user_frame()  # names what the previous iteration bound
-        if self.active is None:
-            self.active, self.index, self.total = loop_line, 0, total
-        elif self.active != loop_line:
-            return  # a loop inside a function called from the active loop
+    def _depth(self, loop_line: int) -> int | None:
+        for depth in range(len(self.stack) - 1, -1, -1):
+            if self.stack[depth][0] == loop_line:
+                return depth
+        return None
+
+    def iteration(self, loop_line: int, total: int | None = None, top: bool = True) -> None:
+        rec = self.rec
+        rec.user_frame()  # names what the previous step bound
+        depth = self._depth(loop_line)
+        if depth is None:
+            self.stack.append([loop_line, 0, total])
+            depth = len(self.stack) - 1
+            if top and self.timeline_depth is None:
+                self.timeline_depth = depth
         else:
-            self.index += 1
-        limits = self.rec.limits
-        light = (
-            self.total is not None
-            and limits.detail_first <= self.index < self.total - limits.detail_last
-        )
-        self.rec.begin_iteration(self.index, loop_line, light=light)
+            self._leave(depth + 1)  # loops inside it that were left without their end marker
+            self.stack[depth][1] += 1
+        rec.enter_step(depth, tuple(entry[0] for entry in self.stack))
+        if depth != self.timeline_depth:
+            return
+        _, index, count = self.stack[depth]
+        limits = rec.limits
+        light = count is not None and limits.detail_first <= index < count - limits.detail_last
+        rec.begin_iteration(index, loop_line, light=light)
 
-    def loop(self, loop_line: int, iterable: Any) -> Iterator[Any]:
-        """Wrap a for loop's iterable: mark each iteration, knowing the count when it can."""
+    def loop(self, loop_line: int, iterable: Any, top: bool = True) -> Iterator[Any]:
+        """Wrap a for loop's iterable: mark each step, knowing the count when it can."""
         total = operator.length_hint(iterable, -1)
         for item in iterable:
-            self.iteration(loop_line, total if total >= 0 else None)
+            self.iteration(loop_line, total if total >= 0 else None, top)
             yield item
 
     def end(self, loop_line: int) -> None:
-        if self.active == loop_line:
-            self.active = None
+        depth = self._depth(loop_line)
+        if depth is not None:
+            self._leave(depth)
+
+    def _leave(self, depth: int) -> None:
+        """Loops from ``depth`` inwards are over."""
+        if depth >= len(self.stack):
+            return
+        del self.stack[depth:]
+        self.rec.leave_loops(depth, tuple(entry[0] for entry in self.stack))
+        if self.timeline_depth is not None and self.timeline_depth >= depth:
+            self.timeline_depth = None
             self.rec.end_loop()
 
 

@@ -24,6 +24,28 @@ _TRACER_DIR = __file__.rsplit("/", 1)[0]
 _PLUMBING = ("torch/_tensor.py", "torch/overrides.py", "torch/utils/_device.py", _TRACER_DIR)
 
 
+_PROGRAM, _PLUMBING_CODE, _OTHER = 0, 1, 2
+
+
+def _code_kind(filename: str) -> int:
+    """Whose code a frame runs: the program's, torch's plumbing (or ours), or anyone else's."""
+    if filename == PROGRAM_FILE:
+        return _PROGRAM
+    if filename.endswith(_PLUMBING) or _TRACER_DIR in filename:
+        return _PLUMBING_CODE
+    return _OTHER
+
+
+def _tensor_names(frames: list[Any]) -> dict[int, tuple[str, int]]:
+    """id(tensor) -> (name, depth) in these frames (innermost first); the outermost wins."""
+    found: dict[int, tuple[str, int]] = {}
+    for depth, frame in enumerate(reversed(frames)):
+        for name, obj in list(frame.f_locals.items()):
+            if isinstance(obj, torch.Tensor) and not name.startswith("__"):
+                found.setdefault(id(obj), (name, depth))
+    return found
+
+
 def _renames(current: str, name: str) -> bool:
     """True when ``name`` should replace a module's ``current`` name (``self...`` is temporary)."""
     return _provisional(current) and not _provisional(name)
@@ -44,7 +66,8 @@ class Recorder:
         self._loss_series: dict[str, int] = {}
         self.quiet = 0
         self.backward_count = 0
-        self.site_counts: dict[tuple[int | None, str], int] = {}
+        # Site counts of the code outside loops, then of the current step of each running loop.
+        self._counts: list[dict[Any, int]] = [self.registry.counts]
         # .grad tensors and .data aliases -> the tensor they belong to
         self.grad_owner: WeakIdMap[torch.Tensor] = WeakIdMap()
         self.alias_owner: WeakIdMap[torch.Tensor] = WeakIdMap()
@@ -52,7 +75,7 @@ class Recorder:
         self.modules: dict[int, Any] = {}  # id(module) -> module (kept: modules are long-lived)
         self.module_names: dict[int, str] = {}
         self.module_stack: list[Any] = []
-        self.optimizer_names: dict[int, str] = {}
+        self.optimizer_names: WeakIdMap[str] = WeakIdMap()
         self.forward_anomaly = False
         self.backward_anomalies: set[str] = set()  # "nan" / "inf" once found in backward
         self.current_backward: str | None = None
@@ -63,6 +86,7 @@ class Recorder:
         self.warning_tensor: str | None = None  # the tensor whose .grad is being read
         self._named_at: set[tuple[int, int]] = set()
         self._named_version = 0
+        self._code_kinds: dict[Any, int] = {}  # code object -> _PROGRAM, _PLUMBING_CODE, _OTHER
         # (id, version) of a gradient tensor -> (the tensor, its snapshot), for one backward call
         self.grad_cache: dict[tuple[int, int], tuple[torch.Tensor, Snapshot | None]] = {}
 
@@ -86,31 +110,71 @@ class Recorder:
         Also names tensors: when the program has moved to a new line, the variables its
         previous lines bound are visible in the frame (cheaper than a line tracer).
         """
-        frame = sys._getframe(2)
+        frame: Any = sys._getframe(2)
         direct: bool | None = None
+        kinds = self._code_kinds
         while frame is not None:
-            filename = frame.f_code.co_filename
-            if filename == PROGRAM_FILE:
-                where = (id(frame.f_code), frame.f_lineno)
+            code = frame.f_code
+            kind = kinds.get(code)
+            if kind is None:
+                kind = kinds[code] = _code_kind(code.co_filename)
+            if kind == _PROGRAM:
+                lineno: int = frame.f_lineno
+                where = (id(code), lineno)
                 if self._named_version != len(self.registry.tensors):
                     # New tensors since the last scans: every line may name something again.
                     self._named_version = len(self.registry.tensors)
                     self._named_at.clear()
                 if where not in self._named_at:
                     self._named_at.add(where)
-                    self.name_from_frame(frame.f_locals)
-                return frame.f_lineno, bool(direct is None)
-            if direct is None and not filename.endswith(_PLUMBING) and _TRACER_DIR not in filename:
+                    self._name_from_program_frame(frame)
+                return lineno, direct is None
+            if direct is None and kind == _OTHER:
                 direct = False
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
         return None, False
 
+    def program_frames(self) -> list[Any]:
+        """The program's frames now running, innermost first."""
+        frames = []
+        frame: Any = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == PROGRAM_FILE:
+                frames.append(frame)
+            frame = frame.f_back
+        return frames
+
+    def _name_from_program_frame(self, frame: Any) -> None:
+        outer = []
+        f = frame.f_back
+        while f is not None:
+            if f.f_code.co_filename == PROGRAM_FILE:
+                outer.append(f)
+            f = f.f_back
+        self.name_from_frame(frame.f_locals, len(outer), outer)
+
     def site(self, line: int | None, op: str) -> Site:
-        """Where an op ran: line, op name and how many times it ran there this iteration."""
+        """Where an op ran: line, op name and how many times it ran there in this loop step."""
+        counts = self.registry.counts
         key = (line, op)
-        k = self.site_counts.get(key, 0)
-        self.site_counts[key] = k + 1
+        k = counts.get(key, 0)
+        counts[key] = k + 1
         return (line, op, k)
+
+    def enter_step(self, depth: int, loops: tuple[int, ...]) -> None:
+        """A step of the loop at ``depth`` (0: outermost running) begins; ``loops``: the lines
+        of the running loops, outermost first. Its ops count from 0 again, so they get the ids
+        the same ops had in the previous step."""
+        del self._counts[depth + 1 :]
+        self._counts.append({})
+        self.registry.counts = self._counts[-1]
+        self.registry.context = loops
+
+    def leave_loops(self, depth: int, loops: tuple[int, ...]) -> None:
+        """The loops from ``depth`` inwards are over: counting goes on where it was before."""
+        del self._counts[depth + 1 :]
+        self.registry.counts = self._counts[-1]
+        self.registry.context = loops
 
     # ------------------------------------------------------------------ events
 
@@ -126,7 +190,6 @@ class Recorder:
         self.light = light
         self.timeline.begin_iteration(index, loop_line, light=light)
         values.CAPTURE = not light
-        self.site_counts.clear()
         self.emit("iteration", line=loop_line, index=index, loop_line=loop_line)
 
     def end_loop(self) -> None:
@@ -142,7 +205,7 @@ class Recorder:
             self.light = False
             values.CAPTURE = True
             self.timeline.leave_light()
-        self.site_counts.clear()
+        self.registry.counts.clear()
 
     def add_series(
         self, name: str, source: str, y: list[Any], x: list[Any] | None, line: int | None
@@ -180,21 +243,54 @@ class Recorder:
                     out.append(t)
         return out
 
-    def name_from_frame(self, namespace: dict[str, Any]) -> None:
-        """Give tensors, modules and optimizers the names the program bound them to."""
+    def name_from_frame(
+        self, namespace: dict[str, Any], depth: int = 0, outer: list[Any] | None = None
+    ) -> None:
+        """Give tensors, modules and optimizers the names the program bound them to.
+
+        ``depth``: how many of the program's frames are running outside this one (0: module
+        level); ``outer``: those frames, innermost first. A tensor takes the name of the
+        outermost scope that binds it: a tensor passed to the program's function keeps the
+        name the caller gave it, not the function's parameter name, and a name given inside a
+        function gives way to the caller's when the caller binds the tensor too.
+        """
+        outer_names: dict[int, tuple[str, int]] | None = None
         for name, obj in list(namespace.items()):
             if name.startswith("__"):
                 continue
             if isinstance(obj, torch.Tensor):
                 rec = self.registry.known(obj)
-                if rec is not None and rec.name is None:
-                    rec.name = name
+                if rec is None or (rec.name is not None and rec.name_depth <= depth):
+                    continue
+                given = (name, depth)
+                if outer:
+                    if outer_names is None:
+                        outer_names = _tensor_names(outer)
+                    found = outer_names.get(id(obj))
+                    if found is not None and found[1] < depth:
+                        given = found
+                if rec.name is None or given[1] < rec.name_depth:
+                    rec.name, rec.name_depth = given
             elif isinstance(obj, torch.nn.Module):
                 current = self.module_names.get(id(obj))
                 if current is None or _renames(current, name):
                     self.name_module(name, obj)
             elif isinstance(obj, torch.optim.Optimizer):
-                self.optimizer_names.setdefault(id(obj), name)
+                if self.optimizer_names.get(obj) is None:
+                    self.optimizer_names[obj] = name
+
+    def optimizer_name(self, optimizer: Any) -> str:
+        """The program's name for an optimizer: its variable (outermost scope first), else its
+        class name."""
+        name = self.optimizer_names.get(optimizer)
+        if name is not None:
+            return name
+        for frame in reversed(self.program_frames()):
+            for var, obj in list(frame.f_locals.items()):
+                if obj is optimizer and not var.startswith("__"):
+                    self.optimizer_names[optimizer] = var
+                    return var
+        return type(optimizer).__name__
 
     def name_module(self, name: str, module: torch.nn.Module) -> None:
         """Name a module, its sub-modules and its parameters after the program's variable.
@@ -219,7 +315,7 @@ class Recorder:
             self.registry.param_names[id(param)] = full
             rec = self.registry.known(param)
             if rec is not None and (rec.name is None or rec.name == current):
-                rec.name = full
+                rec.name, rec.name_depth = full, -1
 
     def module_name(self) -> str | None:
         """The qualified name of the innermost running module that has a name."""

@@ -101,7 +101,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
             "optimizer",
             line=line,
             optimizer=type(optimizer).__name__,
-            name=rec.optimizer_names.get(id(optimizer)),
+            name=rec.optimizer_name(optimizer),
             hyper=_hyper(optimizer.param_groups[0]) if optimizer.param_groups else {},
             params=steps,
         )
@@ -122,7 +122,10 @@ def capture_training(rec: Recorder) -> Iterator[None]:
             with rec.hush():
                 out = original(self, set_to_none)
             ids = [rec.tensor(p).id for p in params]
-            name = rec.optimizer_names.get(id(self)) or rec.module_names.get(id(self)) or via
+            if isinstance(self, torch.optim.Optimizer):
+                name = rec.optimizer_name(self)
+            else:
+                name = rec.module_names.get(id(self)) or via
             rec.emit(
                 "zero_grad",
                 line=line,
