@@ -83,8 +83,10 @@ const graphHost = el("div", { class: "graph-host" });
 const inspector = new Inspector();
 const timeline = new Timeline();
 
+const lessonsLink = el("a", { class: "nav-link", href: "/lessons" }, t("lessons"));
 const header = el("header", { class: "topbar" },
   el("a", { class: "brand", href: "/" }, "gradstage"),
+  lessonsLink,
   lessonSelect,
   el("div", { class: "toggle", role: "group", "aria-label": t("view") }, viewButtons.flow, viewButtons.grad_fn),
   el("span", { class: "spacer" }),
@@ -108,6 +110,7 @@ root.classList.add("app--ready");
 if (boot.api === null) {
   // an exported file or a notebook: no server to link to, nothing to share by URL
   header.querySelector(".brand")?.removeAttribute("href");
+  lessonsLink.hidden = true;
   shareButton.hidden = true;
 }
 
@@ -371,6 +374,8 @@ function relabel(): void {
     b.setAttribute("aria-label", t(key));
   }
   editorPane.querySelector("h2")!.textContent = t("program");
+  lessonsLink.textContent = t("lessons");
+  lessonsLink.href = `/lessons?lang=${state.lang}`;
   langSelect.value = state.lang;
   langSelect.setAttribute("aria-label", t("language"));
   lessonSelect.setAttribute("aria-label", t("lessons"));

@@ -1,4 +1,4 @@
-"""Settings come from GRADSTAGE_* variables, and docs/operations.md lists every one."""
+"""Settings come from GRADSTAGE_* variables; docs/operations.md and the README list every one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from gradstage.limits import Limits
 from gradstage.settings import Settings
 
-OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+ROOT = Path(__file__).resolve().parents[2]
+GUIDES = [ROOT / "docs" / "operations.md", ROOT / "README.md"]
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +36,11 @@ def test_the_default_settings_give_the_default_limits() -> None:
     assert Settings().limits() == Limits()
 
 
-def test_the_operations_guide_lists_every_setting_with_its_default() -> None:
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_guides_list_every_setting_with_its_default(guide: Path) -> None:
     rows = {
         line.split("|")[1].strip().strip("`"): line.split("|")[2].strip().strip("`")
-        for line in OPERATIONS.read_text().splitlines()
+        for line in guide.read_text().splitlines()
         if line.startswith("| `GRADSTAGE_")
     }
     for name, field in Settings.model_fields.items():

@@ -34,13 +34,11 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests in this folder are browser tests and share one worker (runs before xdist's
-    own hook reads the groups)."""
+    """Tests in this folder are browser tests (``make test`` runs them in a session of their
+    own; each xdist worker starts one server and one browser for them)."""
     for item in items:
         if HERE not in Path(str(item.path)).resolve().parents:
             continue
-        if next(item.iter_markers("xdist_group"), None) is None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
         if next(item.iter_markers("browser"), None) is None:
             item.add_marker(pytest.mark.browser)
 

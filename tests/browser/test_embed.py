@@ -21,7 +21,7 @@ from tests.browser.conftest import free_port
 from tests.browser.helpers import wait_js
 from tests.export.selfcontained import assert_self_contained
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 CHINESE = """import torch
 # 中文注释：求 y = x² 的梯度，检验链接能否原样恢复

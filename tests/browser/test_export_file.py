@@ -16,7 +16,7 @@ from playwright.sync_api import Frame, Page
 from tests.browser.helpers import wait_js
 from tests.export.selfcontained import parse
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 PROGRAM = """import torch
 # 中文注释：y = x² 的梯度是 2x

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import wait_js
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
