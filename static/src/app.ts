@@ -122,6 +122,9 @@ const graphView = new GraphView(graphHost, {
 // ---------------------------------------------------------------- initial state
 
 const fromHash = readHash(location.hash);
+// ?lang= (as the lesson index links) applies when the fragment does not say otherwise
+const queryLang = new URLSearchParams(location.search).get("lang");
+if (!fromHash.lang && (queryLang === "en" || queryLang === "zh-CN")) fromHash.lang = queryLang;
 const initialSource = fromHash.source ?? boot.source ?? lesson?.source ?? "";
 if (fromHash.lesson && fromHash.lesson !== lesson?.id && !fromHash.source) {
   // the fragment names another lesson: fetch it after start-up
