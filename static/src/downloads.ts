@@ -17,28 +17,8 @@ export function downloadText(name: string, text: string, type: string): void {
   save(name, new Blob([text], { type }));
 }
 
-/** The rules of the page's stylesheet that apply to the graph, for a standalone SVG. */
-function graphCss(): string {
-  const out: string[] = [];
-  const theme = getComputedStyle(document.documentElement);
-  const vars = ["--bg", "--fg", "--muted", "--leaf", "--param", "--nonleaf", "--constant", "--detached", "--op", "--edge", "--forward", "--backward", "--error", "--nan", "--panel", "--border"];
-  out.push(`svg{background:${theme.getPropertyValue("--bg")};font:12px system-ui,sans-serif;` + vars.map((v) => `${v}:${theme.getPropertyValue(v)}`).join(";") + "}");
-  for (const sheet of Array.from(document.styleSheets)) {
-    let rules: CSSRuleList;
-    try {
-      rules = sheet.cssRules;
-    } catch {
-      continue;
-    }
-    for (const rule of Array.from(rules)) {
-      if (rule instanceof CSSStyleRule && /\.(node|edge|arrow)/.test(rule.selectorText)) out.push(rule.cssText);
-    }
-  }
-  return out.join("\n");
-}
-
 export function svgText(view: GraphView): string {
-  return '<?xml version="1.0" encoding="UTF-8"?>\n' + view.toSvg(graphCss());
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' + view.toSvg();
 }
 
 export function downloadSvg(view: GraphView, name: string): void {

@@ -15,44 +15,74 @@ export interface GraphCallbacks {
   onHover: (line: number | null) => void;
 }
 
-interface Drawn { g: SVGGElement; value?: SVGTextElement; grad?: SVGTextElement; last: string }
+interface Drawn { el: HTMLElement; value?: HTMLElement; grad?: HTMLElement; last: string }
+interface EdgeLine { d: string; cut: boolean }
 
+/**
+ * Draws the graph and shows a frame on it.
+ *
+ * Nodes are HTML boxes of fixed size (each its own layout boundary), edges are one static SVG,
+ * and the edges in use at a step are copied into a small overlay SVG. A step therefore changes a
+ * few boxes and the overlay only: the big SVG is never touched while playing, which keeps
+ * playback smooth on graphs of thousands of nodes (an all-SVG graph re-laid out every node on
+ * every step).
+ */
 export class GraphView {
-  readonly svg: SVGSVGElement;
-  private readonly viewport: SVGGElement;
+  readonly root: HTMLDivElement;
+  private readonly svg: SVGSVGElement;
   private readonly edgeLayer: SVGGElement;
-  private readonly nodeLayer: SVGGElement;
-  private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
+  private readonly overlay: SVGSVGElement;
+  private readonly overlayLayer: SVGGElement;
+  private readonly nodeLayer: HTMLDivElement;
+  private readonly zoomer: ZoomBehavior<HTMLDivElement, unknown>;
   private drawn = new Map<string, Drawn>();
-  private edges = new Map<string, SVGPathElement>();
+  private lines = new Map<string, EdgeLine>();
   private graph: DGraph | null = null;
   private size = { width: 0, height: 0 };
   private selected: string | null = null;
-  private lit = new Set<string>();
+  private litKey = "";
 
   constructor(container: HTMLElement, private readonly callbacks: GraphCallbacks) {
-    this.svg = document.createElementNS(SVG_NS, "svg");
-    this.svg.setAttribute("class", "graph");
-    this.svg.setAttribute("role", "img");
-    this.svg.setAttribute("aria-label", "autograd graph");
+    this.root = document.createElement("div");
+    this.root.className = "graph";
+    this.root.setAttribute("role", "group");
+    this.root.setAttribute("aria-label", "autograd graph");
+    const layer = () => {
+      const svg = document.createElementNS(SVG_NS, "svg");
+      const g = document.createElementNS(SVG_NS, "g");
+      svg.append(g);
+      return [svg, g] as const;
+    };
+    [this.svg, this.edgeLayer] = layer();
+    this.svg.setAttribute("class", "graph__edges");
+    this.svg.setAttribute("aria-hidden", "true");
     const defs = document.createElementNS(SVG_NS, "defs");
     defs.innerHTML =
       '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">' +
       '<path d="M0,0 L10,5 L0,10 z" class="arrow"/></marker>';
-    this.svg.append(defs);
-    this.viewport = document.createElementNS(SVG_NS, "g");
-    this.edgeLayer = document.createElementNS(SVG_NS, "g");
-    this.nodeLayer = document.createElementNS(SVG_NS, "g");
-    this.viewport.append(this.edgeLayer, this.nodeLayer);
-    this.svg.append(this.viewport);
-    container.append(this.svg);
-    this.zoomer = zoom<SVGSVGElement, unknown>()
+    this.svg.prepend(defs);
+    [this.overlay, this.overlayLayer] = layer();
+    this.overlay.setAttribute("class", "graph__overlay");
+    this.overlay.setAttribute("aria-hidden", "true");
+    this.nodeLayer = document.createElement("div");
+    this.nodeLayer.className = "graph__nodes";
+    this.root.append(this.svg, this.overlay, this.nodeLayer);
+    container.append(this.root);
+    this.zoomer = zoom<HTMLDivElement, unknown>()
       .scaleExtent([0.05, 4])
-      .on("zoom", (event) => this.viewport.setAttribute("transform", event.transform.toString()));
-    (select(this.svg) as Selection<SVGSVGElement, unknown, null, undefined>).call(this.zoomer).on("dblclick.zoom", null);
-    this.svg.addEventListener("click", (event) => {
-      if (event.target === this.svg) callbacks.onSelect(null);
+      .on("zoom", (event) => this.transform(event.transform.x, event.transform.y, event.transform.k));
+    (select(this.root) as Selection<HTMLDivElement, unknown, null, undefined>).call(this.zoomer).on("dblclick.zoom", null);
+    this.root.addEventListener("click", (event) => {
+      const target = event.target as Element;
+      if (!target.closest(".node")) callbacks.onSelect(null);
     });
+  }
+
+  private transform(x: number, y: number, k: number): void {
+    const t = `translate(${x},${y}) scale(${k})`;
+    this.edgeLayer.setAttribute("transform", t);
+    this.overlayLayer.setAttribute("transform", t);
+    this.nodeLayer.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
   }
 
   /** Draw a laid-out graph (replacing what was there). */
@@ -61,8 +91,10 @@ export class GraphView {
     this.size = { width: layout.width, height: layout.height };
     this.nodeLayer.replaceChildren();
     this.edgeLayer.replaceChildren();
+    this.overlayLayer.replaceChildren();
     this.drawn.clear();
-    this.edges.clear();
+    this.lines.clear();
+    this.litKey = "";
     const nodeFragment = document.createDocumentFragment();
     for (const node of graph.nodes) {
       const pos = layout.positions.get(node.id) ?? [0, 0];
@@ -78,13 +110,14 @@ export class GraphView {
       const x1 = pa[0] + a.width, y1 = pa[1] + a.height / 2;
       const x2 = pb[0], y2 = pb[1] + b.height / 2;
       const mx = (x1 + x2) / 2;
+      const d = `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
       const path = document.createElementNS(SVG_NS, "path");
-      path.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
+      path.setAttribute("d", d);
       path.setAttribute("class", edge.cut ? "edge edge--cut" : "edge");
       path.setAttribute("marker-end", "url(#arrow)");
       path.dataset.edge = edge.id;
       edgeFragment.append(path);
-      this.edges.set(edge.id, path);
+      this.lines.set(edge.id, { d, cut: edge.cut });
       if (edge.label && edge.cut) {
         const label = document.createElementNS(SVG_NS, "text");
         label.setAttribute("x", String(mx));
@@ -99,61 +132,45 @@ export class GraphView {
     this.select(this.selected);
   }
 
-  private drawNode(node: DNode, [x, y]: [number, number]): SVGGElement {
-    const g = document.createElementNS(SVG_NS, "g");
-    g.setAttribute("class", `node node--${node.kind} node--${node.sub}`);
-    g.setAttribute("transform", `translate(${x},${y})`);
-    g.setAttribute("tabindex", "0");
-    g.setAttribute("role", "button");
-    g.dataset.nodeId = node.id;
-    g.dataset.state = "idle";
-    const title = document.createElementNS(SVG_NS, "title");
-    title.textContent = node.title;
-    const shape = document.createElementNS(SVG_NS, "rect");
-    shape.setAttribute("width", String(node.width));
-    shape.setAttribute("height", String(node.height));
-    shape.setAttribute("rx", node.kind === "op" ? String(node.height / 2) : "6");
-    shape.setAttribute("class", "node__shape");
-    g.append(title, shape);
-    const drawn: Drawn = { g, last: "" };
-    const label = document.createElementNS(SVG_NS, "text");
-    label.setAttribute("class", "node__label");
+  private drawNode(node: DNode, [x, y]: [number, number]): HTMLElement {
+    const box = document.createElement("div");
+    box.className = `node node--${node.kind} node--${node.sub}`;
+    box.style.left = `${x}px`;
+    box.style.top = `${y}px`;
+    box.style.width = `${node.width}px`;
+    box.style.height = `${node.height}px`;
+    box.tabIndex = 0;
+    box.setAttribute("role", "button");
+    box.title = node.title;
+    box.dataset.nodeId = node.id;
+    box.dataset.state = "idle";
+    const label = document.createElement("span");
+    label.className = "node__label";
     label.textContent = node.label;
+    box.append(label);
+    const drawn: Drawn = { el: box, last: "" };
     if (node.kind === "tensor") {
-      label.setAttribute("x", "8");
-      label.setAttribute("y", "16");
-      const value = document.createElementNS(SVG_NS, "text");
-      value.setAttribute("class", "node__value");
-      value.setAttribute("x", "8");
-      value.setAttribute("y", "33");
-      const grad = document.createElementNS(SVG_NS, "text");
-      grad.setAttribute("class", "node__grad");
-      grad.setAttribute("x", "8");
-      grad.setAttribute("y", "50");
-      g.append(label, value, grad);
-      drawn.value = value;
-      drawn.grad = grad;
-    } else {
-      label.setAttribute("x", String(node.width / 2));
-      label.setAttribute("y", String(node.height / 2 + 5));
-      label.setAttribute("text-anchor", "middle");
-      g.append(label);
+      drawn.value = document.createElement("span");
+      drawn.value.className = "node__value";
+      drawn.grad = document.createElement("span");
+      drawn.grad.className = "node__grad";
+      box.append(drawn.value, drawn.grad);
     }
-    g.addEventListener("click", (event) => {
+    box.addEventListener("click", (event) => {
       event.stopPropagation();
       this.callbacks.onSelect(node.id);
     });
-    g.addEventListener("keydown", (event) => {
+    box.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
         event.stopPropagation();
         this.callbacks.onSelect(node.id);
       }
     });
-    g.addEventListener("mouseenter", () => this.callbacks.onHover(node.line));
-    g.addEventListener("mouseleave", () => this.callbacks.onHover(null));
+    box.addEventListener("mouseenter", () => this.callbacks.onHover(node.line));
+    box.addEventListener("mouseleave", () => this.callbacks.onHover(null));
     this.drawn.set(node.id, drawn);
-    return g;
+    return box;
   }
 
   /** Show one frame: node states, current values and gradients, edges in use. */
@@ -180,78 +197,100 @@ export class GraphView {
           gradText = `${t("grad")} None`;
         }
       }
-      if (node.kind === "tensor") {
-        const room = Math.floor((node.width - 12) / 6.4);
-        valueText = fit(valueText, room);
-        gradText = fit(gradText, room);
-      }
       const key = `${state}|${valueText}|${gradText}`;
       if (key === drawn.last) continue;
       drawn.last = key;
-      drawn.g.dataset.state = state;
-      if (drawn.value) drawn.value.textContent = valueText;
-      if (drawn.grad) drawn.grad.textContent = gradText;
+      if (drawn.el.dataset.state !== state) drawn.el.dataset.state = state;
+      if (drawn.value && drawn.value.textContent !== valueText) drawn.value.textContent = valueText;
+      if (drawn.grad && drawn.grad.textContent !== gradText) drawn.grad.textContent = gradText;
     }
-    for (const id of this.lit) this.edges.get(id)?.classList.remove("edge--active", "edge--back");
-    this.lit.clear();
-    for (const id of frame.activeEdges) {
-      const path = this.edges.get(id);
-      if (path) {
-        path.classList.add(frame.phase === "backward" ? "edge--back" : "edge--active");
-        this.lit.add(id);
-      }
+    const active = [...frame.activeEdges].filter((id) => this.lines.has(id));
+    const key = `${frame.phase}|${active.join(",")}`;
+    if (key === this.litKey) return;
+    this.litKey = key;
+    const cls = frame.phase === "backward" ? "edge edge--back" : "edge edge--active";
+    const fragment = document.createDocumentFragment();
+    for (const id of active) {
+      const path = document.createElementNS(SVG_NS, "path");
+      path.setAttribute("d", this.lines.get(id)!.d);
+      path.setAttribute("class", cls);
+      path.dataset.edge = id;
+      fragment.append(path);
     }
+    this.overlayLayer.replaceChildren(fragment);
   }
 
   select(id: string | null): void {
-    if (this.selected) this.drawn.get(this.selected)?.g.classList.remove("node--selected");
+    if (this.selected) this.drawn.get(this.selected)?.el.classList.remove("node--selected");
     this.selected = id;
-    if (id) this.drawn.get(id)?.g.classList.add("node--selected");
+    if (id) this.drawn.get(id)?.el.classList.add("node--selected");
   }
 
   /** Nodes made by ``line`` of the program glow (code → graph). */
   highlightLine(line: number | null): void {
     if (!this.graph) return;
     for (const node of this.graph.nodes) {
-      this.drawn.get(node.id)?.g.classList.toggle("node--line", line !== null && node.line === line);
+      this.drawn.get(node.id)?.el.classList.toggle("node--line", line !== null && node.line === line);
     }
   }
 
   fit(): void {
-    const box = this.svg.getBoundingClientRect();
+    const box = this.root.getBoundingClientRect();
     if (!box.width || !this.size.width) return;
     const scale = Math.min(2, 0.92 * Math.min(box.width / this.size.width, box.height / this.size.height));
     const tx = (box.width - this.size.width * scale) / 2;
     const ty = (box.height - this.size.height * scale) / 2;
-    select(this.svg).call(this.zoomer.transform, zoomIdentity.translate(tx, ty).scale(scale));
+    select(this.root).call(this.zoomer.transform, zoomIdentity.translate(tx, ty).scale(scale));
   }
 
   zoomBy(factor: number): void {
-    select(this.svg).call(this.zoomer.scaleBy, factor);
+    select(this.root).call(this.zoomer.scaleBy, factor);
   }
 
-  /** A standalone SVG document of the graph as drawn now (styles inlined). */
-  toSvg(css: string): string {
-    const clone = this.svg.cloneNode(true) as SVGSVGElement;
-    clone.setAttribute("xmlns", SVG_NS);
-    clone.setAttribute("viewBox", `0 0 ${this.size.width + 20} ${this.size.height + 20}`);
-    clone.setAttribute("width", String(this.size.width + 20));
-    clone.setAttribute("height", String(this.size.height + 20));
-    clone.querySelector("g")?.nextElementSibling?.setAttribute("transform", "translate(10,10)");
-    const style = document.createElementNS(SVG_NS, "style");
-    style.textContent = css;
-    clone.prepend(style);
-    return new XMLSerializer().serializeToString(clone);
+  /** A standalone SVG document of the graph as shown now: colours read from the page. */
+  toSvg(): string {
+    const pad = 10;
+    const width = this.size.width + 2 * pad;
+    const height = this.size.height + 2 * pad;
+    const esc = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+    const rootStyle = getComputedStyle(this.root);
+    const edgeColour = getComputedStyle(this.svg.querySelector(".edge") ?? this.root).stroke || "#999";
+    const out: string[] = [
+      `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
+      `<rect width="100%" height="100%" fill="${esc(rootStyle.backgroundColor || "#fff")}"/>`,
+      `<defs><marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${esc(edgeColour)}"/></marker></defs>`,
+      `<g transform="translate(${pad},${pad})">`,
+    ];
+    for (const [id, line] of this.lines) {
+      const lit = this.overlayLayer.querySelector(`[data-edge="${CSS.escape(id)}"]`);
+      const colour = lit ? getComputedStyle(lit).stroke : edgeColour;
+      out.push(`<path d="${line.d}" fill="none" stroke="${esc(colour)}" stroke-width="1.8"${line.cut ? ' stroke-dasharray="6 4"' : ""} marker-end="url(#a)"/>`);
+    }
+    for (const [, drawn] of this.drawn) {
+      const el = drawn.el;
+      const style = getComputedStyle(el);
+      const x = parseFloat(el.style.left), y = parseFloat(el.style.top);
+      const w = parseFloat(el.style.width), h = parseFloat(el.style.height);
+      const radius = parseFloat(style.borderTopLeftRadius) || 0;
+      out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${Math.min(radius, h / 2)}" fill="${esc(style.backgroundColor)}" stroke="${esc(style.borderTopColor)}" stroke-width="2"/>`);
+      const spans = Array.from(el.children) as HTMLElement[];
+      const op = el.classList.contains("node--op");
+      spans.forEach((span, i) => {
+        const text = span.textContent ?? "";
+        if (!text) return;
+        const sStyle = getComputedStyle(span);
+        const tx = op ? x + w / 2 : x + 7;
+        const ty = op ? y + h / 2 + 4 : y + 15 + 16 * i;
+        out.push(`<text x="${tx}" y="${ty}" font-size="${parseFloat(sStyle.fontSize) || 11}" fill="${esc(sStyle.color)}"${op ? ' text-anchor="middle"' : ""}${i === 0 ? ' font-weight="600"' : ""}>${esc(text)}</text>`);
+      });
+    }
+    out.push("</g></svg>");
+    return out.join("\n");
   }
 
   get extent(): { width: number; height: number } {
     return { width: this.size.width + 20, height: this.size.height + 20 };
   }
-}
-
-/** Cut text to ``room`` characters (monospace), with an ellipsis; the inspector has the whole. */
-function fit(text: string, room: number): string {
-  return text.length <= room ? text : text.slice(0, Math.max(1, room - 1)) + "…";
 }
 
 const ORDER = ["idle", "computed", "grad-done", "active", "grad-active", "nan", "error"];
