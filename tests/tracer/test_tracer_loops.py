@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from gradstage.schema import IterationEvent, SkippedEvent, encode
+from gradstage.schema import IterationEvent, OpEvent, SkippedEvent, encode
 from gradstage.tracer import trace_program
 
 REGRESSION = """
@@ -96,3 +96,134 @@ def test_a_nan_in_a_skipped_iteration_is_still_reported() -> None:
     anomalies = [e for e in trace.events if e.__class__.__name__ == "AnomalyEvent"]
     assert anomalies
     assert all(a.iteration is not None and 2 < a.iteration < 998 for a in anomalies[:1])
+
+
+NESTED = """
+import torch
+torch.manual_seed(0)
+w = torch.tensor([1.0, 2.0], requires_grad=True)
+xs = torch.randn(3, 4, 2)
+losses = []
+for epoch in range(3):
+    for x in xs[epoch]:
+        loss = ((w * x).sum() - 1.0) ** 2
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+        w.grad.zero_()
+        losses.append(loss.item())
+print(round(losses[-1], 6))
+"""
+
+
+def test_every_step_of_an_inner_loop_reuses_the_graph_of_the_first() -> None:
+    trace = trace_program(NESTED)
+    assert trace.error is None
+    ops = [n for n in trace.nodes if n.name != "AccumulateGrad"]
+    # w * x, .sum(), - 1.0, ** 2: one Node each, made 12 times (3 epochs x 4 steps).
+    assert sorted(n.name for n in ops) == sorted(
+        ["MulBackward0", "SumBackward0", "SubBackward0", "PowBackward0"]
+    )
+    assert {n.instances for n in ops} == {12}
+    assert len({t.id for t in trace.tensors if t.name == "loss"}) == 1
+
+
+def test_inner_loop_steps_keep_every_value_and_loss() -> None:
+    trace = trace_program(NESTED)
+    namespace: dict[str, object] = {"__name__": "__main__", "print": lambda *a, **k: None}
+    exec(NESTED, namespace)
+    expected = namespace["losses"]
+    assert isinstance(expected, list)
+    curve = next(s for s in trace.series if s.source == "loss")
+    assert [float(v) for v in curve.y] == expected
+    loss_id = next(t.id for t in trace.tensors if t.name == "loss")
+    shown = [e.values[0] for e in trace.events if isinstance(e, OpEvent) and loss_id in e.outputs]
+    assert [v.data for v in shown] == [[v] for v in expected]
+
+
+def test_only_the_outer_loop_groups_the_timeline() -> None:
+    trace = trace_program(NESTED)
+    indices = [e.index for e in trace.events if isinstance(e, IterationEvent)]
+    assert indices == [0, 1, 2]
+    assert trace.truncated is not None
+    assert trace.truncated.iterations_total == 3
+
+
+def test_what_an_inner_loop_makes_is_not_mistaken_for_what_follows_it() -> None:
+    source = """
+import torch
+w = torch.tensor([1.0, 2.0], requires_grad=True)
+
+def double(t):
+    return t * 2
+
+kept = []
+for epoch in range(2):
+    for step in range(3):
+        inside = double(w)
+        kept.append(inside)
+    after = double(w)
+    kept.append(after)
+print(len({id(t) for t in kept}))
+"""
+    trace = trace_program(source)
+    assert trace.stdout == "8\n"
+    inside = {t.id for t in trace.tensors if t.name == "inside"}
+    after = {t.id for t in trace.tensors if t.name == "after"}
+    assert len(inside) == 1
+    assert len(after) == 1
+    assert inside != after
+    muls = [n for n in trace.nodes if n.name == "MulBackward0"]
+    assert sorted(n.instances for n in muls) == [2, 6]
+
+
+def test_a_loop_in_a_function_called_by_the_outer_loop_reuses_its_ids_too() -> None:
+    source = """
+import torch
+w = torch.tensor(3.0, requires_grad=True)
+
+def run(steps):
+    for _ in range(steps):
+        y = (w * 2) ** 2
+        y.backward()
+    return y
+
+for epoch in range(2):
+    last = run(3)
+print(w.grad.item())
+"""
+    trace = trace_program(source)
+    assert trace.stdout == f"{6 * 2 * 2 * 3 * 2.0}\n"
+    ops = [n for n in trace.nodes if n.name != "AccumulateGrad"]
+    assert len(ops) == 2
+    assert {n.instances for n in ops} == {6}
+    indices = [e.index for e in trace.events if isinstance(e, IterationEvent)]
+    assert indices == [0, 1]
+
+
+def test_a_loop_left_by_return_or_break_ends_there() -> None:
+    source = """
+import torch
+w = torch.tensor(1.0, requires_grad=True)
+
+def first_big(t):
+    while True:
+        t = t * 2
+        if t.item() > 5:
+            return t
+
+a = first_big(w)
+b = first_big(w)
+for i in range(10):
+    if i == 1:
+        break
+c = w * 2
+d = w * 2
+print(a.item(), b.item())
+"""
+    trace = trace_program(source)
+    assert trace.stdout == "8.0 8.0\n"
+    names = {t.name: t.id for t in trace.tensors if t.name}
+    # a and b are distinct objects built at module level (not steps of one loop): two ids.
+    assert names["a"] != names["b"]
+    assert names["c"] != names["d"]

@@ -6,8 +6,11 @@ import math
 
 import pytest
 import torch
-from gradstage.schema import FULL_VALUE_LIMIT, HISTOGRAM_BINS
+from gradstage.schema import FULL_VALUE_LIMIT, HISTOGRAM_BINS, WarningEvent
+from gradstage.tracer import trace_program
 from gradstage.tracer.values import Snapshot
+
+from tests.tracer.oracle import run_plainly
 
 
 def test_a_small_tensor_is_kept_whole_in_row_major_order() -> None:
@@ -72,3 +75,35 @@ def test_a_snapshot_knows_whether_everything_is_finite() -> None:
     big = torch.ones(10_000)
     big[-1] = float("nan")
     assert not Snapshot(big).finite()
+
+
+def test_summarising_huge_values_raises_no_warning_of_its_own() -> None:
+    source = """
+import torch
+big = torch.full((300,), 3e38, requires_grad=True)
+y = big * 1.0
+y.sum().backward()
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert [e for e in trace.events if isinstance(e, WarningEvent)] == []
+    assert run_plainly(source).warnings == []
+    y = next(t for t in trace.tensors if t.name == "y")
+    assert y.value is not None
+    assert y.value.stats is not None
+    float32_max = float(torch.tensor(3e38))
+    assert (y.value.stats.max, y.value.stats.nan, y.value.stats.inf) == (float32_max, 0, 0)
+
+
+def test_a_large_gradient_changed_through_data_ends_as_changed() -> None:
+    source = """
+import torch
+w = torch.ones(500, requires_grad=True)
+(w * 3).sum().backward()
+w.grad.data.mul_(0.5)
+"""
+    trace = trace_program(source)
+    w = next(t for t in trace.tensors if t.name == "w")
+    assert w.grad is not None
+    assert w.grad.stats is not None
+    assert (w.grad.stats.min, w.grad.stats.max) == (1.5, 1.5)

@@ -8,6 +8,7 @@ vector-Jacobian product the page shows at each node, in the engine's real order.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +27,15 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+_SIGNATURES: dict[Any, inspect.Signature] = {}
+
+
 def _bind(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments by name."""
-    bound = inspect.signature(func).bind(*args, **kwargs)
+    signature = _SIGNATURES.get(func)
+    if signature is None:
+        signature = _SIGNATURES[func] = inspect.signature(func)
+    bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -224,8 +231,10 @@ def _post_hook(
             vr.last_grad = after
             vr.has_grad = True
             with torch._C.DisableTorchFunction():
-                if var.grad is not None:
-                    rec.grad_owner[var.grad] = var
+                grad = var.grad
+                if grad is not None:
+                    rec.grad_owner[grad] = var
+                    vr.grad_seen = (weakref.ref(grad), grad._version)
         _check_backward_anomaly(rec, bid, nid, ins, grad_inputs, grad_outputs, line)
         return None
 
@@ -233,12 +242,21 @@ def _post_hook(
 
 
 def _snap_grad(rec: Recorder, g: Any) -> Snapshot | None:
-    """Snapshot a gradient once: a Node's outgoing gradient is the next Node's incoming one."""
+    """Snapshot a gradient once: a Node's outgoing gradient is the next Node's incoming one.
+
+    The engine hands each hook a new Python object for the same tensor, so a gradient is known
+    by its memory (address, layout, version), not by ``id``. The cache holds the tensor until
+    the ``backward()`` call ends, so that memory cannot be reused by another tensor meanwhile.
+    """
     if not isinstance(g, torch.Tensor):
         return None
-    key = (id(g), g._version)
+    with torch._C.DisableTorchFunction():
+        try:
+            key = (g.data_ptr(), g._version, g.shape, g.stride(), g.dtype)
+        except RuntimeError:  # no strided storage (a sparse gradient): not cached
+            return snap(g)
     hit = rec.grad_cache.get(key)
-    if hit is not None and hit[0] is g:
+    if hit is not None:
         return hit[1]
     s = snap(g)
     rec.grad_cache[key] = (g, s)

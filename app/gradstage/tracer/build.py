@@ -67,7 +67,17 @@ def _final_grad(rec: TensorRec) -> Snapshot | None:
     t = rec.live() if rec.live is not None else None
     if t is not None and t.is_leaf:
         with torch._C.DisableTorchFunction():
-            return snap(t.grad)
+            grad = t.grad
+            seen = rec.grad_seen
+            if (
+                grad is not None
+                and seen is not None
+                and seen[0]() is grad
+                and seen[1] == grad._version
+                and rec.last_grad is not None
+            ):
+                return rec.last_grad  # unchanged since the last accumulation
+            return snap(grad)
     return rec.last_grad
 
 
@@ -171,8 +181,13 @@ def build_trace(
                 edges.append(s.Edge(kind="next", src=n.id, dst=dst, input_nr=i, op=None, node=None))
                 del nr
     seen_flow: set[tuple[str, str, int]] = set()
+    linked: set[tuple[str, str]] = set()
     tensor_ids = {t.id for t in tensors}
     cuts = {t.id: (t.cut, t.cut_from) for t in tensors if t.cut_from}
+    # A leaf set to requires_grad=False: every flow from it into a tensor that does not
+    # require grad is where the graph is cut (a frozen layer's weight and bias alike).
+    frozen = {r.id for r in registry.tensors.values() if r.frozen and not r.requires_grad}
+    no_grad = {t.id for t in tensors if not t.requires_grad}
     for ev in events:
         if isinstance(ev, s.OpEvent):
             for i, src in enumerate(ev.inputs):
@@ -185,6 +200,10 @@ def build_trace(
                     seen_flow.add(key)
                     if src in tensor_ids and dst in tensor_ids:
                         link = cuts.get(dst)
+                        cut = link[0] if link and link[1] == src else None
+                        if cut is None and src in frozen and dst in no_grad:
+                            cut = "requires_grad_false"
+                        linked.add((src, dst))
                         edges.append(
                             s.Edge(
                                 kind="flow",
@@ -193,13 +212,12 @@ def build_trace(
                                 input_nr=i,
                                 op=ev.op,
                                 node=ev.node,
-                                cut=link[0] if link and link[1] == src else None,
+                                cut=cut,
                             )
                         )
     for tid, (cut, src) in cuts.items():
-        key = (src or "", tid, 0)
-        if src and key not in seen_flow and src in tensor_ids:
-            seen_flow.add(key)
+        if src and (src, tid) not in linked and src in tensor_ids:
+            linked.add((src, tid))
             edges.append(s.Edge(kind="flow", src=src, dst=tid, cut=cut, op=cut))
 
     timeline = rec.timeline

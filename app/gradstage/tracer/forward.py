@@ -109,6 +109,20 @@ def _is_inplace(name: str) -> bool:
     return name.endswith("_") and not name.endswith("__") and not name.startswith("_")
 
 
+def _set_requires_grad(r: Any, requires_grad: bool) -> None:
+    """``t.requires_grad_(flag)`` / ``t.requires_grad = flag`` on a recorded tensor."""
+    r.requires_grad = requires_grad
+    if not requires_grad:
+        r.cut = "requires_grad_false"
+        r.frozen = r.is_leaf
+    else:
+        if r.cut == "requires_grad_false":
+            r.cut = None
+        r.frozen = False
+        if r.kind == "constant":
+            r.kind = "leaf"
+
+
 class ForwardMode(TorchFunctionMode):
     """Records forward ops, cuts, in-place updates and gradient zeroing."""
 
@@ -162,12 +176,7 @@ class ForwardMode(TorchFunctionMode):
             return out
         if name == "requires_grad_" and args:
             out = func(*args, **kwargs)
-            r = rec.tensor(args[0])
-            r.requires_grad = bool(args[0].requires_grad)
-            if not r.requires_grad:
-                r.cut = "requires_grad_false"
-            elif r.kind == "constant":
-                r.kind = "leaf"
+            _set_requires_grad(rec.tensor(args[0]), bool(args[0].requires_grad))
             return out
         if name == "detach_" and args:
             return self._detach_(func, args, kwargs)
@@ -240,6 +249,7 @@ class ForwardMode(TorchFunctionMode):
 
         if grad_owner is not None:
             owner = rec.tensor(grad_owner)
+            owner.grad_seen = None  # changed in place, maybe through .data (no new version)
             if name == "zero_":
                 rec.emit(
                     "zero_grad",
@@ -286,7 +296,7 @@ class ForwardMode(TorchFunctionMode):
         if not outputs:
             return
         any_grad = any(t.requires_grad for t in inputs) or any(t.requires_grad for t in outputs)
-        if not (direct or any_grad):
+        if not (direct or any_grad or self._on_frozen(inputs)):
             return
         if rec.timeline.limit_hit and not any_grad:
             return
@@ -339,6 +349,19 @@ class ForwardMode(TorchFunctionMode):
                     r.first_event = ev
         self._check_forward_anomaly(outputs, values, input_recs, line, node_id, out_recs)
 
+    def _on_frozen(self, inputs: list[torch.Tensor]) -> bool:
+        """True when an input is a frozen leaf or was computed from one: an op of a frozen
+        sub-module, recorded so that the freeze shows as a cut, not as a missing producer."""
+        known = self.rec.registry.known
+        for t in inputs:
+            r = known(t)
+            if r is None:
+                if isinstance(t, torch.nn.Parameter) and not t.requires_grad:
+                    return True  # frozen before the tracer first saw it
+            elif r.frozen or r.from_frozen:
+                return True
+        return False
+
     def _mark_cut(
         self,
         r: Any,
@@ -354,6 +377,15 @@ class ForwardMode(TorchFunctionMode):
             (ir for ti, ir in zip(inputs, input_recs, strict=True) if ti.requires_grad), None
         )
         if source is None:
+            frozen = [ir for ir in input_recs if ir.frozen or ir.from_frozen]
+            if frozen:
+                r.from_frozen = True
+                cut_at = next((ir for ir in frozen if ir.frozen), None)
+                if cut_at is not None and r.cut is None:
+                    # Made from a leaf set to requires_grad=False: where the graph is cut.
+                    r.cut, r.cut_from = "requires_grad_false", cut_at.id
+                    if r.kind == "constant":
+                        r.kind = "detached"
             return
         if name in ("detach", "detach_"):
             r.cut = name
@@ -452,8 +484,6 @@ class ForwardMode(TorchFunctionMode):
                 rec.grad_owner[value] = target
             return out
         out = func(*args)
-        if attr == "requires_grad" and isinstance(target, torch.Tensor) and value is False:
-            r = rec.tensor(target)
-            r.requires_grad = False
-            r.cut = "requires_grad_false"
+        if attr == "requires_grad" and isinstance(target, torch.Tensor):
+            _set_requires_grad(rec.tensor(target), bool(target.requires_grad))
         return out

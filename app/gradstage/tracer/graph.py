@@ -52,8 +52,11 @@ class TensorRec:
     value: Snapshot | None = None
     cut: str | None = None
     cut_from: str | None = None
+    frozen: bool = False  # a leaf the program set to requires_grad=False
+    from_frozen: bool = False  # computed (without grad) from a frozen leaf
     retains_grad: bool = False
     last_grad: Snapshot | None = None
+    grad_seen: Any = None  # (weakref to .grad, its version) when last_grad was taken
     has_grad: bool = False
     finite: bool = True
     first_event: Any = None
@@ -112,7 +115,7 @@ class Registry:
         # How many of each site / Node structure the current loop step (or the code outside
         # loops) has made, and the lines of the loops running: set by the recorder.
         self.counts: dict[Any, int] = {}
-        self.context: tuple[int, ...] = ()
+        self.context: tuple[tuple[int, int], ...] = ()
         self.param_names: dict[int, str] = {}  # id(parameter) -> "net.fc1.weight"
         self.params: list[Any] = []  # keeps named parameters' ids meaningful
         self.current_module: str | None = None
@@ -196,6 +199,8 @@ class Registry:
                     module=self.current_module,
                     value=snap(t),
                 )
+                if is_param and not t.requires_grad:  # a parameter frozen before first seen
+                    rec.frozen, rec.cut = True, "requires_grad_false"
                 self.tensors[tid] = rec
                 if node_id is not None and tid not in self.nodes[node_id].outputs:
                     self.nodes[node_id].outputs.append(tid)

@@ -54,22 +54,19 @@ class _Marker(ast.NodeTransformer):
     """Marks every loop; ``top`` for those directly in the module or in a module function."""
 
     def __init__(self) -> None:
-        self._top_bodies: set[int] = set()
-        self._parents: dict[int, int] = {}  # id(statement) -> id(the body holding it)
+        self._top: set[int] = set()  # id() of the loops that may group the timeline
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
-        self._top_bodies.add(id(node))
-        for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                self._top_bodies.add(id(stmt))
-        for parent in (node, *(s for s in node.body if id(s) in self._top_bodies)):
-            for stmt in parent.body:
-                self._parents[id(stmt)] = id(parent)
+        bodies: list[list[ast.stmt]] = [node.body]
+        bodies += [
+            s.body for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        self._top = {id(s) for body in bodies for s in body if isinstance(s, ast.For | ast.While)}
         self.generic_visit(node)
         return node
 
     def _loop(self, node: ast.For | ast.While) -> ast.stmt:
-        top = self._parents.get(id(node)) in self._top_bodies
+        top = id(node) in self._top
         self.generic_visit(node)  # loops inside it first
         return _mark_loop(node, top)
 

@@ -91,48 +91,67 @@ class _Stdout:
 class _LoopMarks:
     """Receives the step markers inserted into the program's loops (see ``loops.py``).
 
-    Loops nest at run time: ``stack`` holds each running loop's ``[line, step, total]``,
+    Loops nest at run time: ``stack`` holds each running loop's ``[line, step, total, run]``,
     outermost first. Each step of any loop gets fresh site counts, so its ops reuse the ids of
     the same ops in the previous step; the first ``top`` loop that runs (and while it runs) also
-    groups the timeline into iterations.
+    groups the timeline into iterations. ``run`` tells apart two runs of one loop in the same
+    step of the code around it (a function with a loop, called twice): they do not share ids,
+    while the run of an inner loop in each step of the outer one does.
     """
 
     def __init__(self, rec: Recorder) -> None:
         self.rec = rec
         self.stack: list[list[Any]] = []
+        self.path: tuple[tuple[int, int], ...] = ()  # (line, run) of each running loop
         self.timeline_depth: int | None = None
 
     def _depth(self, loop_line: int) -> int | None:
-        for depth in range(len(self.stack) - 1, -1, -1):
-            if self.stack[depth][0] == loop_line:
+        stack = self.stack
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth][0] == loop_line:
                 return depth
         return None
 
     def iteration(self, loop_line: int, total: int | None = None, top: bool = True) -> None:
         rec = self.rec
-        rec.user_frame()  # names what the previous step bound
-        depth = self._depth(loop_line)
-        if depth is None:
-            self.stack.append([loop_line, 0, total])
-            depth = len(self.stack) - 1
-            if top and self.timeline_depth is None:
-                self.timeline_depth = depth
+        stack = self.stack
+        if stack and stack[-1][0] == loop_line:  # the next step of the innermost loop
+            depth = len(stack) - 1
+            stack[depth][1] += 1
         else:
-            self._leave(depth + 1)  # loops inside it that were left without their end marker
-            self.stack[depth][1] += 1
-        rec.enter_step(depth, tuple(entry[0] for entry in self.stack))
+            found = self._depth(loop_line)
+            if found is None:
+                stack.append([loop_line, 0, total, rec.loop_run(loop_line)])
+                self.path = (*self.path, (loop_line, stack[-1][3]))
+                depth = len(stack) - 1
+                if top and self.timeline_depth is None:
+                    self.timeline_depth = depth
+            else:
+                depth = found
+                self._leave(depth + 1)  # loops inside it, left without their end marker
+                stack[depth][1] += 1
         if depth != self.timeline_depth:
+            if rec.unnamed_tensors():
+                rec.user_frame()  # names what the previous step bound
+            rec.enter_step(depth, self.path)
             return
-        _, index, count = self.stack[depth]
+        rec.user_frame()
+        rec.enter_step(depth, self.path)
+        _, index, count, _ = stack[depth]
         limits = rec.limits
         light = count is not None and limits.detail_first <= index < count - limits.detail_last
-        rec.begin_iteration(index, loop_line, light=light)
+        kept = index < limits.detail_first or (
+            count is not None and index >= count - limits.detail_last
+        )
+        rec.begin_iteration(index, loop_line, light=light, kept=kept)
 
     def loop(self, loop_line: int, iterable: Any, top: bool = True) -> Iterator[Any]:
         """Wrap a for loop's iterable: mark each step, knowing the count when it can."""
         total = operator.length_hint(iterable, -1)
+        count = total if total >= 0 else None
+        iteration = self.iteration
         for item in iterable:
-            self.iteration(loop_line, total if total >= 0 else None, top)
+            iteration(loop_line, count, top)
             yield item
 
     def end(self, loop_line: int) -> None:
@@ -145,7 +164,8 @@ class _LoopMarks:
         if depth >= len(self.stack):
             return
         del self.stack[depth:]
-        self.rec.leave_loops(depth, tuple(entry[0] for entry in self.stack))
+        self.path = self.path[:depth]
+        self.rec.leave_loops(depth, self.path)
         if self.timeline_depth is not None and self.timeline_depth >= depth:
             self.timeline_depth = None
             self.rec.end_loop()

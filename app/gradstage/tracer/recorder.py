@@ -60,6 +60,7 @@ class Recorder:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        values.CAPTURE = values.EAGER = True  # whatever an earlier run left
         self.registry = Registry()
         self.timeline = Timeline(limits.detail_first, limits.detail_last, limits.max_events)
         self.series: list[dict[str, Any]] = []
@@ -87,8 +88,9 @@ class Recorder:
         self._named_at: set[tuple[int, int]] = set()
         self._named_version = 0
         self._code_kinds: dict[Any, int] = {}  # code object -> _PROGRAM, _PLUMBING_CODE, _OTHER
-        # (id, version) of a gradient tensor -> (the tensor, its snapshot), for one backward call
-        self.grad_cache: dict[tuple[int, int], tuple[torch.Tensor, Snapshot | None]] = {}
+        # (address, version, layout) of a gradient -> (the tensor, its snapshot), for one
+        # backward call
+        self.grad_cache: dict[tuple[Any, ...], tuple[torch.Tensor, Snapshot | None]] = {}
 
     def record_custom(self, name: str, line: int | None, args: Any, kwargs: Any, out: Any) -> None:
         """Replaced by the forward mode: records a custom Function's apply as one op."""
@@ -134,6 +136,10 @@ class Recorder:
             frame = frame.f_back
         return None, False
 
+    def unnamed_tensors(self) -> bool:
+        """True when tensors were registered since the program's frames were last scanned."""
+        return self._named_version != len(self.registry.tensors)
+
     def program_frames(self) -> list[Any]:
         """The program's frames now running, innermost first."""
         frames = []
@@ -161,16 +167,30 @@ class Recorder:
         counts[key] = k + 1
         return (line, op, k)
 
-    def enter_step(self, depth: int, loops: tuple[int, ...]) -> None:
-        """A step of the loop at ``depth`` (0: outermost running) begins; ``loops``: the lines
+    def loop_run(self, loop_line: int) -> int:
+        """How many times the loop at ``loop_line`` started before in the current step."""
+        counts = self.registry.counts
+        key = ("loop", loop_line)
+        run = counts.get(key, 0)
+        counts[key] = run + 1
+        return run
+
+    def enter_step(self, depth: int, loops: tuple[tuple[int, int], ...]) -> None:
+        """A step of the loop at ``depth`` (0: outermost running) begins; ``loops``: (line, run)
         of the running loops, outermost first. Its ops count from 0 again, so they get the ids
         the same ops had in the previous step."""
-        del self._counts[depth + 1 :]
-        self._counts.append({})
-        self.registry.counts = self._counts[-1]
+        counts = self._counts
+        fresh: dict[Any, int]
+        if len(counts) == depth + 2:
+            counts[-1] = fresh = {}
+        else:
+            del counts[depth + 1 :]
+            fresh = {}
+            counts.append(fresh)
+        self.registry.counts = fresh
         self.registry.context = loops
 
-    def leave_loops(self, depth: int, loops: tuple[int, ...]) -> None:
+    def leave_loops(self, depth: int, loops: tuple[tuple[int, int], ...]) -> None:
         """The loops from ``depth`` inwards are over: counting goes on where it was before."""
         del self._counts[depth + 1 :]
         self.registry.counts = self._counts[-1]
@@ -183,13 +203,18 @@ class Recorder:
         ev = Ev(kind=kind, fields=fields, line=line, iteration=self.timeline.iteration)
         return self.timeline.add(ev)
 
-    def begin_iteration(self, index: int, loop_line: int, light: bool = False) -> None:
+    def begin_iteration(
+        self, index: int, loop_line: int, light: bool = False, kept: bool = False
+    ) -> None:
         """A top-level loop starts iteration ``index``; ``light`` when its detail will be left
-        out anyway (only structure, series and counts are recorded)."""
+        out anyway (only structure, series and counts are recorded); ``kept`` when it is known
+        that its detail will be kept (the first iterations, the last ones of a counted loop):
+        its values are then summarised at once rather than copied and summarised later."""
         light = light and not self.no_light
         self.light = light
         self.timeline.begin_iteration(index, loop_line, light=light)
         values.CAPTURE = not light
+        values.EAGER = kept
         self.emit("iteration", line=loop_line, index=index, loop_line=loop_line)
 
     def end_loop(self) -> None:
@@ -197,6 +222,7 @@ class Recorder:
         self.timeline.end_loop()
         self.light = False
         values.CAPTURE = True
+        values.EAGER = True
 
     def leave_light(self) -> None:
         """Stop skipping detail (something worth seeing happened in a skipped iteration)."""
@@ -275,9 +301,8 @@ class Recorder:
                 current = self.module_names.get(id(obj))
                 if current is None or _renames(current, name):
                     self.name_module(name, obj)
-            elif isinstance(obj, torch.optim.Optimizer):
-                if self.optimizer_names.get(obj) is None:
-                    self.optimizer_names[obj] = name
+            elif isinstance(obj, torch.optim.Optimizer) and self.optimizer_names.get(obj) is None:
+                self.optimizer_names[obj] = name
 
     def optimizer_name(self, optimizer: Any) -> str:
         """The program's name for an optimizer: its variable (outermost scope first), else its
@@ -286,11 +311,12 @@ class Recorder:
         if name is not None:
             return name
         for frame in reversed(self.program_frames()):
-            for var, obj in list(frame.f_locals.items()):
+            bound: dict[str, Any] = frame.f_locals
+            for var, obj in list(bound.items()):
                 if obj is optimizer and not var.startswith("__"):
                     self.optimizer_names[optimizer] = var
                     return var
-        return type(optimizer).__name__
+        return str(type(optimizer).__name__)
 
     def name_module(self, name: str, module: torch.nn.Module) -> None:
         """Name a module, its sub-modules and its parameters after the program's variable.
@@ -314,7 +340,12 @@ class Recorder:
                 self.registry.params.append(param)
             self.registry.param_names[id(param)] = full
             rec = self.registry.known(param)
-            if rec is not None and (rec.name is None or rec.name == current):
+            if rec is None:
+                continue
+            # The qualified name also replaces a name a function's frame gave the parameter
+            # before its module had a name (``def penalty(weight)``).
+            named_in_function = rec.name_depth > 0 and not _provisional(full)
+            if rec.name is None or rec.name == current or named_in_function:
                 rec.name, rec.name_depth = full, -1
 
     def module_name(self) -> str | None:

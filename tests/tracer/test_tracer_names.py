@@ -1,0 +1,118 @@
+"""Names: a tensor is called what the program's outermost scope calls it; optimizers too.
+
+A tensor passed to one of the program's functions keeps its caller's name (``total``, not the
+parameter ``t``); a tensor that only lives inside a function has the function's name for it.
+Every optimizer step and ``zero_grad`` names its optimizer: its variable, else its class.
+"""
+
+from __future__ import annotations
+
+from gradstage.schema import OptimizerEvent, ZeroGradEvent
+from gradstage.tracer import trace_program
+
+from tests.tracer.oracle import named_tensors, program, run_plainly
+
+
+def _names(source: str) -> dict[str, str]:
+    trace = trace_program(source)
+    assert trace.error is None, trace.error
+    return {t.id: t.name for t in trace.tensors if t.name}
+
+
+def test_a_tensor_passed_to_a_function_keeps_its_callers_name() -> None:
+    source = program("tensor_passed_to_a_function").source
+    names = set(_names(source).values())
+    assert {"w", "total", "bigger"} <= names
+    assert "t" not in names  # the parameter of graph_size and doubled
+
+
+def test_the_trace_names_exactly_the_tensors_python_leaves_bound_at_module_level() -> None:
+    source = program("tensor_passed_to_a_function").source
+    traced = set(_names(source).values())
+    for names, _ in named_tensors(run_plainly(source).namespace):
+        assert names & traced, sorted(names)
+
+
+def test_a_tensor_made_in_a_function_takes_the_name_the_caller_binds_it_to() -> None:
+    source = """
+import torch
+w = torch.tensor(2.0, requires_grad=True)
+
+def square(t):
+    result = t * t
+    scratch = result + 1
+    scratch = scratch * 2  # names what the line above bound
+    return result
+
+y = square(w)
+y.backward()
+"""
+    names = _names(source)
+    assert sorted(names.values()) == ["scratch", "w", "y"]
+
+
+def test_parameters_keep_their_qualified_names_inside_functions() -> None:
+    source = """
+import torch
+import torch.nn as nn
+model = nn.Linear(2, 1)
+
+def penalty(weight):
+    return (weight ** 2).sum()
+
+loss = penalty(model.weight)
+loss.backward()
+"""
+    names = set(_names(source).values())
+    assert {"model.weight", "loss"} <= names
+    assert "weight" not in names
+
+
+def test_every_optimizer_made_in_a_function_is_named_after_its_variable() -> None:
+    trace = trace_program(program("optimizers_made_in_a_function").source)
+    steps = [e for e in trace.events if isinstance(e, OptimizerEvent)]
+    zeroed = [e for e in trace.events if isinstance(e, ZeroGradEvent)]
+    assert [(e.optimizer, e.name) for e in steps] == [("SGD", "optimizer")] * 2 + [
+        ("Adam", "optimizer")
+    ] * 2
+    assert {e.via for e in zeroed} == {"optimizer.zero_grad()"}
+
+
+def test_optimizers_are_told_apart_by_their_own_variables() -> None:
+    source = """
+import torch
+a = torch.zeros(1, requires_grad=True)
+b = torch.zeros(1, requires_grad=True)
+sgd = torch.optim.SGD([a], lr=0.1)
+for _ in range(2):
+    (a - 1).pow(2).sum().backward()
+    sgd.step()
+adam = torch.optim.Adam([b], lr=0.1)
+for _ in range(2):
+    (b - 1).pow(2).sum().backward()
+    adam.step()
+"""
+    trace = trace_program(source)
+    steps = [e for e in trace.events if isinstance(e, OptimizerEvent)]
+    assert [e.name for e in steps] == ["sgd", "sgd", "adam", "adam"]
+
+
+def test_an_optimizer_bound_to_no_variable_is_named_after_its_class() -> None:
+    source = """
+import torch
+
+class Trainer:
+    def __init__(self, params):
+        self.optimizers = [torch.optim.SGD(params, lr=0.1)]
+
+    def step(self):
+        self.optimizers[0].step()
+
+w = torch.zeros(1, requires_grad=True)
+trainer = Trainer([w])
+(w - 1).sum().backward()
+trainer.step()
+"""
+    trace = trace_program(source)
+    steps = [e for e in trace.events if isinstance(e, OptimizerEvent)]
+    assert [(e.optimizer, e.name) for e in steps] == [("SGD", "SGD")]
