@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import os
 import socket
 import subprocess
@@ -47,6 +48,7 @@ class Run:
     )
     done: int = 0
     rss_at: dict[int, int] = field(default_factory=dict)
+    cache_at: dict[int, int] = field(default_factory=dict)
 
     def record(self, kind: str, status: str, seconds: float, served: str | None) -> None:
         tally = self.tallies[kind]
@@ -105,6 +107,11 @@ async def client_loop(
         except httpx.HTTPError as exc:
             status, served = type(exc).__name__, None
         run.record(kind, status, time.perf_counter() - start, served)
+        marks = [at for at in run.rss_at if at not in run.cache_at]
+        if marks:
+            # how much of the resident memory is the trace cache filling up (bounded by design)
+            run.cache_at[marks[0]] = -1
+            run.cache_at[marks[0]] = (await http.get("/api/status")).json()["cache"]["bytes"]
 
 
 def sandbox_runs(url: str) -> float:
@@ -168,9 +175,36 @@ def report(run: Run, elapsed: float, clients: int) -> None:
     for at in (1_000, 10_000):
         rss = run.rss_at.get(at)
         print(f"  server RSS after {at:6d} requests: " + (f"{rss / 1024:.1f} MiB" if rss else "-"))
+    for at, cached in sorted(run.cache_at.items()):
+        print(f"  trace cache after {at:6d} requests: {cached / (1 << 20):.1f} MiB")
     if len(run.rss_at) == 2:
         growth = run.rss_at[10_000] / run.rss_at[1_000] - 1
         print(f"  RSS growth from 1,000 to 10,000 requests: {growth * 100:+.1f}%")
+        if len(run.cache_at) == 2:
+            less = [run.rss_at[n] * 1024 - run.cache_at[n] for n in (1_000, 10_000)]
+            print(f"  the same without the trace cache: {(less[1] / less[0] - 1) * 100:+.1f}%")
+
+
+def server_side(log_name: str) -> None:
+    """The server's own time per request (its access log), apart from the load generator's.
+
+    The clients run in one Python process on the same two cores as the server and its sandbox:
+    under load, their latency includes their own wait for the CPU.
+    """
+    times: dict[str, list[float]] = {"hit": [], "miss": []}
+    with open(log_name) as log:
+        for line in log:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("path") == "/api/trace" and entry.get("cache") in times:
+                times[entry["cache"]].append(float(entry["ms"]))
+    for served, ms in times.items():
+        if ms:
+            ms.sort()
+            p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+            print(f"  server's own time, cache {served}: p50 {p50:.1f} ms  p99 {p99:.1f} ms")
 
 
 def main() -> None:
@@ -203,6 +237,7 @@ def main() -> None:
         print(f"  server RSS at the end: {rss_kib(proc.pid) / 1024:.1f} MiB")
         runs = sandbox_runs(url)
         print(f"  sandbox runs: {runs:.0f} ({runs / elapsed:.1f}/s, lesson warm-up included)")
+        server_side(log_name)
     finally:
         proc.terminate()
         try:

@@ -14,7 +14,6 @@ run request answered by the prepared Trace so that only the page is measured.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -155,20 +154,20 @@ def main() -> None:
                     f"{best['ms']:.0f} ms (worker layout {best['layout']:.0f} ms), "
                     f"longest main-thread task {max(r['longest'] for r in runs):.0f} ms"
                 )
-            measure(page, url, traces["~500"])
-            page.select_option("select.speed", "16")
-            page.keyboard.press("Home")
-            page.get_by_role("button", name="Play").click()
-            fps = page.evaluate(FPS, 4)
-            print(
-                f"playing the ~500-node trace at 16x: {fps['fps']:.0f} fps, "
-                f"worst frame {fps['worstFrame']:.0f} ms"
-            )
+            for speed in ("2", "16"):  # 2x is the page's default: 4 steps a second
+                measure(page, url, traces["~500"])
+                page.select_option("select.speed", speed)
+                page.keyboard.press("Home")
+                page.get_by_role("button", name="Play").click()
+                fps = page.evaluate(FPS, 4)
+                print(
+                    f"playing the ~500-node trace at {speed}x: {fps['fps']:.0f} fps, "
+                    f"worst frame {fps['worstFrame']:.0f} ms"
+                )
             browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
-    print(json.dumps({"chromium": "/usr/bin/chromium"}))
 
 
 if __name__ == "__main__":
