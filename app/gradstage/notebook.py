@@ -106,7 +106,7 @@ def show(what: Any, **options: Any) -> Player:
     Options: ``height`` (pixels), ``title``, ``page`` (``embed``: chrome-free, the default;
     ``app``: the full page), ``namespace`` (for source: names the program may use, none by
     default; for a tensor: where to find names, the caller's variables by default), and the
-    view options of an embed link: ``autoplay``, ``speed``, ``step``, ``view``
+    view options of an embed link: ``autoplay`` (on by default here), ``speed``, ``step``, ``view``
     (``flow``/``grad_fn``), ``theme``, ``lang`` (``en``/``zh-CN``), ``editor``, ``node``.
     """
     import torch
@@ -119,6 +119,7 @@ def show(what: Any, **options: Any) -> Player:
     if unknown:
         raise TypeError(f"show() got unknown option(s) {unknown}")
     view = dict(options)
+    view.setdefault("autoplay", True)  # a notebook cell plays as soon as it is shown
     if isinstance(what, str):
         from gradstage.tracer import trace_program
 

@@ -36,6 +36,7 @@ let running = false;
 let runError: string | null = null;
 let drawToken = 0;
 let lastSideKey = "";
+let startStep: number | null = null;
 
 function readBoot(): Boot {
   const node = document.getElementById("gradstage-boot");
@@ -131,6 +132,7 @@ if (fromHash.lesson && fromHash.lesson !== lesson?.id && !fromHash.source) {
   queueMicrotask(() => void openLesson(fromHash.lesson as string, false));
 }
 update({ ...fromHash, source: initialSource, lesson: fromHash.source ? null : (lesson?.id ?? null) });
+startStep = fromHash.step ?? null;
 
 let editor: Editor | null = null;
 if (state.editor !== "hidden") {
@@ -230,8 +232,10 @@ async function setTrace(next: Trace, fromRun: boolean): Promise<void> {
   const errorLine = next.error?.line ?? null;
   editor?.mark({ error: errorLine, focus: null });
   if (fromRun) {
-    const autoplay = state.autoplay || embed;
-    update({ step: -1, selected: null, playing: autoplay && next.events.length > 0 });
+    // The first Trace of a link or an embed starts at the step the URL names (step=…).
+    const start = startStep !== null ? Math.min(startStep, next.events.length - 1) : -1;
+    startStep = null;
+    update({ step: start, selected: null, playing: state.autoplay && next.events.length > 0 });
   }
   await redraw();
   renderTruncation();
@@ -534,8 +538,9 @@ if (reducedMotion) root.classList.add("app--reduced-motion");
 window.addEventListener("resize", () => graphView.fit());
 
 if (trace && !fromHash.source) {
+  startStep = null;
   void setTrace(trace, false).then(() => {
-    if (state.autoplay || embed) update({ playing: true, step: state.step >= trace!.events.length - 1 ? -1 : state.step });
+    if (state.autoplay) update({ playing: true, step: state.step >= trace!.events.length - 1 ? -1 : state.step });
   });
 } else if (boot.api !== null && state.source.trim()) {
   void run();

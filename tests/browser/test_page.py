@@ -321,3 +321,31 @@ def test_every_lesson_runs_and_plays_to_the_end_without_a_page_error(
         title = page.locator(".lesson__title")
         expect(title).to_have_text(lesson.title[lang])
     assert errors == []
+
+
+def test_an_embed_link_sets_the_starting_step_view_theme_and_editor(
+    page: Page, live_server: str
+) -> None:
+    lesson = lessons.catalog()[0]
+    page.goto(f"{live_server}/embed/{lesson.id}#step=5&view=grad_fn&theme=dark&editor=hidden")
+    wait_for_trace(page)
+    assert current_step(page) == 5
+    expect(page.get_by_role("button", name="grad_fn graph")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.get_by_role("textbox", name="Program")).to_have_count(0)
+    # no autoplay unless the link asks for it
+    page.wait_for_timeout(800)
+    assert current_step(page) == 5
+
+
+def test_a_program_link_starts_at_its_step_once_traced(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    page.get_by_role("button", name="Share").click()
+    link = page.get_by_role("textbox", name="Copy link").input_value()
+    page.goto("about:blank")
+    page.goto(re.sub(r"step=-?\d+&?", "", link) + "&step=3")
+    wait_for_trace(page)
+    wait_js(page, "Number(document.getElementById('app').dataset.step) === 3")
