@@ -261,6 +261,7 @@ def run_plainly(
         torch.autograd.detect_anomaly() if detect_anomaly else contextlib.nullcontext(),
     ):
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ResourceWarning)  # as the tracer does
         try:
             code = compile(source, PLAIN_FILE, "exec")
         except SyntaxError as exc:

@@ -69,6 +69,20 @@ class _ForkServer:
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        # The fork server's own stderr (its children write to their result pipes) is drained,
+        # so it can never fill up and stall the server; the tail explains a failed start.
+        self.stderr_tail = b""
+        self.drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self.drain.start()
+
+    def _drain_stderr(self) -> None:
+        stream = self.proc.stderr
+        if stream is None:
+            return
+        fd = stream.fileno()
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: os.read(fd, 4096), b""):
+                self.stderr_tail = (self.stderr_tail + chunk)[-2000:]
 
     def _read(self) -> None:
         while True:
@@ -111,6 +125,9 @@ class _ForkServer:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait(timeout=10)
+            self.drain.join(timeout=2)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
 
 
 class SandboxPool:
@@ -183,11 +200,8 @@ class SandboxPool:
                 server.stop()
             server = _ForkServer(self._use_bwrap)
             if not server.ready.wait(self.start_timeout):
-                stderr = server.proc.stderr
-                done = server.proc.poll() is not None
-                err = stderr.read(2000) if stderr is not None and done else b""
                 server.stop()
-                raise SandboxUnavailable(f"fork server did not start: {err!r}")
+                raise SandboxUnavailable(f"fork server did not start: {server.stderr_tail!r}")
             self._server = server
             self.counters["workers_started"] += 1
             return server

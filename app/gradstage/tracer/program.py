@@ -318,6 +318,9 @@ def trace_program(
         ):
             _seed(limits.seed)
             warnings.simplefilter("always")
+            # ResourceWarnings are the garbage collector's, about whatever object it happens
+            # to collect during the program (often not the program's own): not a lesson.
+            warnings.simplefilter("ignore", ResourceWarning)
             warnings.showwarning = on_warning
             sys.stdout = out
             try:
