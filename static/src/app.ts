@@ -145,7 +145,7 @@ if (state.editor !== "hidden") {
   editorPane.hidden = true;
   root.classList.add("app--no-editor");
 }
-if (boot.api === null || state.editor === "readonly") runButton.hidden = boot.api === null;
+runButton.hidden = boot.api === null; // an exported file or a notebook: nothing to run on
 
 for (const item of boot.lessons) {
   lessonSelect.append(el("option", { value: item.id }, item.title[state.lang] ?? item.title.en ?? item.id));
@@ -365,20 +365,16 @@ function renderLegend(): void {
 function relabel(): void {
   document.documentElement.lang = state.lang;
   runButton.textContent = running ? t("running") : t("run");
-  runButton.setAttribute("aria-label", t("run"));
-  viewButtons.flow.textContent = t("viewFlow");
-  viewButtons.grad_fn.textContent = t("viewGradFn");
   themeButton.textContent = state.theme === "dark" ? t("light") : t("dark");
   themeButton.setAttribute("aria-label", t("theme"));
-  shareButton.textContent = t("share");
-  downloadButton.textContent = t("download");
-  fitButton.textContent = t("fit");
-  zoomInButton.setAttribute("aria-label", t("zoomIn"));
-  zoomOutButton.setAttribute("aria-label", t("zoomOut"));
-  fitButton.setAttribute("aria-label", t("fit"));
-  for (const key of ["run", "share", "download"] as const) {
-    const b = { run: runButton, share: shareButton, download: downloadButton }[key];
+  const labelled: [HTMLButtonElement, I18nKey, boolean][] = [
+    [runButton, "run", false], [viewButtons.flow, "viewFlow", true], [viewButtons.grad_fn, "viewGradFn", true],
+    [shareButton, "share", true], [downloadButton, "download", true], [fitButton, "fit", true],
+    [zoomInButton, "zoomIn", false], [zoomOutButton, "zoomOut", false],
+  ];
+  for (const [b, key, text] of labelled) {
     b.setAttribute("aria-label", t(key));
+    if (text) b.textContent = t(key);
   }
   editorPane.querySelector("h2")!.textContent = t("program");
   lessonsLink.textContent = t("lessons");
@@ -485,6 +481,7 @@ function startPlaying(): void {
 subscribe((s, changed) => {
   if (changed.has("theme")) {
     document.documentElement.dataset.theme = s.theme;
+    themeButton.textContent = s.theme === "dark" ? t("light") : t("dark");
     timeline.paint();
   }
   if (changed.has("lang")) relabel();
@@ -493,7 +490,6 @@ subscribe((s, changed) => {
     viewButtons.grad_fn.setAttribute("aria-pressed", String(s.view === "grad_fn"));
     void redraw();
   }
-  if (changed.has("theme")) themeButton.textContent = s.theme === "dark" ? t("light") : t("dark");
   if (changed.has("playing") && s.playing) startPlaying();
   if (changed.has("step") || changed.has("selected") || changed.has("playing") || changed.has("lang") || changed.has("speed")) {
     renderFrame();

@@ -1,7 +1,6 @@
 // Draws the graph with D3 on SVG and shows a frame on it: states, values, gradients, active edges.
 import { select, type Selection } from "d3-selection";
 import { zoom, zoomIdentity, type ZoomBehavior } from "d3-zoom";
-import "d3-transition";
 import type { DGraph, DNode } from "./model.ts";
 import type { Layout } from "./layout.ts";
 import type { Frame } from "./playback.ts";

@@ -6,7 +6,6 @@ import contextlib
 import functools
 import io
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,10 +14,10 @@ from pathlib import Path
 import pytest
 from gradstage import lessons
 from gradstage.schema import decode
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Page
 
 from tests.browser.conftest import free_port
-from tests.browser.helpers import wait_js
+from tests.browser.helpers import wait_for_trace, wait_js
 from tests.export.selfcontained import assert_self_contained
 
 pytestmark = pytest.mark.browser
@@ -80,22 +79,6 @@ def _frame_ancestors(csp: str) -> list[str]:
     return []
 
 
-def _poll(target: Page | Frame, expression: str, seconds: float) -> None:
-    """Wait until ``expression`` is truthy in a page or frame (polled from here: the embed's
-    CSP forbids the eval() Playwright's own wait_for_function uses inside the page)."""
-    deadline = time.monotonic() + seconds
-    while not target.evaluate(f"() => Boolean({expression})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        time.sleep(0.05)
-
-
-def _wait_for_trace(page: Page) -> int:
-    wait_js(page, "Number(document.getElementById('app').dataset.events) > 0", 60)
-    wait_js(page, "Number(document.getElementById('app').dataset.graphNodes) > 0")
-    return int(page.locator("#app").get_attribute("data-events") or 0)
-
-
 def test_a_course_page_on_another_origin_embeds_a_lesson_that_autoplays_and_sizes_itself(
     page: Page, page_errors: list[str], live_server: str, course_site: tuple[str, Path]
 ) -> None:
@@ -115,11 +98,11 @@ def test_a_course_page_on_another_origin_embeds_a_lesson_that_autoplays_and_size
     assert frame is not None
     assert frame.evaluate("location.origin") == live_server
     assert page.evaluate("location.origin") == origin
-    _poll(frame, "Number(document.getElementById('app')?.dataset.events) > 0", 60)
+    wait_js(frame, "Number(document.getElementById('app')?.dataset.events) > 0", 60)
     events = int(frame.evaluate("document.getElementById('app').dataset.events"))
     # autoplay, no click: it runs to the last event on its own
-    _poll(frame, f"document.getElementById('app').dataset.step === '{events - 1}'", 30)
-    _poll(page, "window.heights.length > 0", 10)
+    wait_js(frame, f"document.getElementById('app').dataset.step === '{events - 1}'", 30)
+    wait_js(page, "window.heights.length > 0", 10)
     page.wait_for_timeout(300)  # the last resize message after the final frame
 
     heights = page.evaluate("window.heights")
@@ -139,7 +122,7 @@ def test_a_permalink_restores_a_program_with_chinese_text_exactly(
     with contextlib.redirect_stdout(printed):
         exec(compile(CHINESE, "program.py", "exec"), {})
     page.goto(f"{live_server}/#lang=en")
-    _wait_for_trace(page)
+    wait_for_trace(page)
     editor = page.get_by_role("textbox", name="Program")
     editor.click()
     page.keyboard.press("ControlOrMeta+a")
@@ -156,7 +139,7 @@ def test_a_permalink_restores_a_program_with_chinese_text_exactly(
 
     page.goto("about:blank")
     page.goto(link)
-    _wait_for_trace(page)
+    wait_for_trace(page)
     assert page.evaluate("window.gradstage.state.source") == CHINESE
     assert page.evaluate("window.gradstage.state.view") == "grad_fn"
     lines = page.evaluate(
@@ -176,7 +159,7 @@ def test_downloads_are_valid_svg_png_json_and_html_files(
     screenshot: Callable[[str], Path],
 ) -> None:
     page.goto(f"{live_server}/#lang=en")
-    _wait_for_trace(page)
+    wait_for_trace(page)
     trace = page.evaluate("window.gradstage.trace")
     page.get_by_role("button", name="Download", exact=True).click()
     dialog = page.get_by_role("dialog")

@@ -17,7 +17,7 @@ import torch
 from gradstage import lessons
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import wait_js
+from tests.browser.helpers import wait_for_trace, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -36,13 +36,6 @@ def plain_run(source: str) -> dict[str, Any]:
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def wait_for_trace(page: Page) -> int:
-    """Wait until a Trace is on the page; returns its number of events."""
-    wait_js(page, "Number(document.getElementById('app').dataset.events) > 0")
-    wait_js(page, "Number(document.getElementById('app').dataset.graphNodes) > 0")
-    return int(page.locator("#app").get_attribute("data-events") or 0)
 
 
 def current_step(page: Page) -> int:
