@@ -22,12 +22,14 @@ export interface Frame {
 export class Player {
   readonly trace: Trace;
   private readonly nodes: Map<string, GraphNode>;
+  private readonly outputNr: Map<string, number>;
   private readonly targets: Map<string, (string | null)[]>;
   private frame: Frame;
 
   constructor(trace: Trace) {
     this.trace = trace;
     this.nodes = new Map(trace.nodes.map((n) => [n.id, n]));
+    this.outputNr = new Map(trace.tensors.map((x) => [x.id, x.output_nr ?? 0]));
     this.targets = gradTargets(trace);
     this.frame = this.empty();
   }
@@ -113,8 +115,7 @@ export class Player {
         f.state.set(id, "grad-active");
         const outs = (e.grad_outputs as (Value | null)[]) ?? [];
         for (const t of node?.outputs ?? []) {
-          const tensor = this.trace.tensors.find((x) => x.id === t);
-          const g = outs[tensor?.output_nr ?? 0];
+          const g = outs[this.outputNr.get(t) ?? 0];
           if (g) f.grad.set(t, g);
           f.activeEdges.add(`${id}>${t}`);
           f.activeEdges.add(`${t}>${id}`);
