@@ -1,12 +1,16 @@
 """How much slower is a program under the tracer than plain, and than drawing it with torchviz?
 
 Prints, for three programs, the plain run time, the traced run time (the full Trace: every value
-and gradient) and its size; for the ResNet-18-shaped model also the time torchviz's make_dot
-takes to build the same graph and Graphviz to render it to SVG.
+and gradient) and its size. For the ResNet-18-shaped model (c) it also prints what torchviz
+costs to draw the same autograd graph: ``make_dot`` + Graphviz rendering it to SVG, alone and
+with the forward pass it needs, next to what the tracer adds to the run.
 
     .venv/bin/python bench/trace_overhead.py            # needs: pip install torchviz graphviz
                                                         #        apt-get install graphviz
-Times are the median of several runs, CPU single-threaded (as the sandbox workers run).
+Times are medians, CPU single-threaded (as the sandbox workers run). The runs of (c) are
+interleaved (plain, traced, torchviz, plain, ...) so that a busy moment of a shared machine
+falls on all of them alike. (c) starts every run, as a program does, with parameters that have
+no ``.grad`` yet (the model itself is built once, outside the measured code).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -28,6 +33,7 @@ from gradstage.tracer import trace_program
 from models import LINEAR_REGRESSION, MLP_STEP, RESNET18
 
 REPEATS = 5
+RESNET_REPEATS = 15
 
 
 def _plain(source: str, names: dict[str, object] | None = None) -> float:
@@ -46,63 +52,99 @@ def _traced(source: str, names: dict[str, object] | None = None) -> tuple[float,
     return elapsed, len(encode(trace))
 
 
-def _torchviz(names: dict[str, object]) -> float | None:
+def _torchviz_available() -> bool:
     try:
-        from torchviz import make_dot
+        import torchviz  # noqa: F401
     except ImportError:
-        return None
-    if shutil.which("dot") is None:
-        return None
+        return False
+    return shutil.which("dot") is not None
+
+
+def _torchviz(names: dict[str, object]) -> tuple[float, float]:
+    """(forward, make_dot + SVG render) of the model's graph, in seconds."""
+    from torchviz import make_dot
+
     model, x = names["model"], names["x"]
     assert isinstance(model, torch.nn.Module)
     assert isinstance(x, torch.Tensor)
     start = time.perf_counter()
     loss = model(x).logsumexp(dim=1).mean()
+    forward = time.perf_counter()
     dot = make_dot(loss, params=dict(model.named_parameters()))
     dot.pipe(format="svg")
-    return time.perf_counter() - start
+    return forward - start, time.perf_counter() - forward
 
 
-def _resnet() -> tuple[str, dict[str, object]]:
+def _resnet() -> tuple[str, dict[str, object], Callable[[], None]]:
     """The model is built outside the measured program: (c) times forward + backward only."""
     names: dict[str, object] = {"__name__": "__main__"}
     setup, _, _ = RESNET18.partition("loss = model(x)")
     with contextlib.redirect_stdout(io.StringIO()):
         exec(compile(setup, "<setup>", "exec"), names)
+    model = names["model"]
+    assert isinstance(model, torch.nn.Module)
+
+    def fresh() -> None:
+        for p in model.parameters():
+            p.grad = None
+
     step = "loss = model(x).logsumexp(dim=1).mean()\nloss.backward()\n"
-    return step, {"model": names["model"], "x": names["x"], "torch": torch}
+    return step, {"model": model, "x": names["x"], "torch": torch}, fresh
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f}ms"
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    step, names = _resnet()
-    rows: list[tuple[str, str, dict[str, object] | None]] = [
-        ("(a) linear regression, 1000 iterations", LINEAR_REGRESSION, None),
-        ("(b) 2-layer MLP, one SGD step", MLP_STEP, None),
-        ("(c) ResNet-18 shape, 1x3x64x64, fwd+bwd", step, names),
-    ]
     print(f"{'program':44} {'plain':>9} {'traced':>9} {'ratio':>6} {'trace size':>11}")
-    for label, source, extra in rows:
-        _plain(source, extra)  # warm up
-        _traced(source, extra)
-        plain = _median([_plain(source, extra) for _ in range(REPEATS)])
-        runs = [_traced(source, extra) for _ in range(REPEATS)]
-        traced = _median([r[0] for r in runs])
-        size = runs[0][1]
+    for label, source in (
+        ("(a) linear regression, 1000 iterations", LINEAR_REGRESSION),
+        ("(b) 2-layer MLP, one SGD step", MLP_STEP),
+    ):
+        _plain(source)  # warm up
+        _traced(source)
+        plain = statistics.median([_plain(source) for _ in range(REPEATS)])
+        runs = [_traced(source) for _ in range(REPEATS)]
+        traced = statistics.median([r[0] for r in runs])
         print(
-            f"{label:44} {plain * 1000:7.1f}ms {traced * 1000:7.1f}ms "
-            f"{traced / plain:5.1f}x {size / 1024:9.1f}KB"
+            f"{label:44} {_ms(plain)} {_ms(traced)} {traced / plain:5.1f}x "
+            f"{runs[0][1] / 1024:9.1f}KB"
         )
-    viz = [_torchviz(names) for _ in range(REPEATS)]
-    if viz[0] is None:
+
+    step, names, fresh = _resnet()
+    viz = _torchviz_available()
+    plains: list[float] = []
+    traces: list[tuple[float, int]] = []
+    drawings: list[tuple[float, float]] = []
+    for i in range(RESNET_REPEATS + 1):  # the first round warms up
+        fresh()
+        p = _plain(step, names)
+        fresh()
+        t = _traced(step, names)
+        fresh()
+        d = _torchviz(names) if viz else None
+        if i:
+            plains.append(p)
+            traces.append(t)
+            if d is not None:
+                drawings.append(d)
+    plain = statistics.median(plains)
+    traced = statistics.median([t[0] for t in traces])
+    added = statistics.median([t[0] - p for p, t in zip(plains, traces, strict=True)])
+    label = "(c) ResNet-18 shape, 1x3x64x64, fwd+bwd"
+    print(
+        f"{label:44} {_ms(plain)} {_ms(traced)} {traced / plain:5.1f}x {traces[0][1] / 1024:9.1f}KB"
+    )
+    print(f"{'(c) added by the tracer (traced - plain)':44} {_ms(added)}")
+    if not drawings:
         print("torchviz make_dot + Graphviz SVG: not installed (pip install torchviz graphviz)")
-    else:
-        best = _median([v for v in viz if v is not None])
-        print(f"{'(c) torchviz: forward + make_dot + SVG render':44} {best * 1000:7.1f}ms")
+        return
+    draw = statistics.median([d[1] for d in drawings])
+    with_forward = statistics.median([d[0] + d[1] for d in drawings])
+    print(f"{'(c) torchviz: make_dot + SVG render':44} {_ms(draw)}")
+    print(f"{'(c) torchviz: forward + make_dot + SVG render':44} {_ms(with_forward)}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import torch
 from gradstage.schema import FULL_VALUE_LIMIT, HISTOGRAM_BINS, WarningEvent
 from gradstage.tracer import trace_program
-from gradstage.tracer.values import Snapshot
+from gradstage.tracer.values import Snapshot, summarise
 
 from tests.tracer.oracle import run_plainly
 
@@ -77,10 +77,11 @@ def test_a_snapshot_knows_whether_everything_is_finite() -> None:
     assert not Snapshot(big).finite()
 
 
-def test_summarising_huge_values_raises_no_warning_of_its_own() -> None:
-    source = """
+@pytest.mark.parametrize("numel", [300, 100_000])  # summarised in a batch, and at once
+def test_summarising_huge_values_raises_no_warning_of_its_own(numel: int) -> None:
+    source = f"""
 import torch
-big = torch.full((300,), 3e38, requires_grad=True)
+big = torch.full(({numel},), 3e38, requires_grad=True)
 y = big * 1.0
 y.sum().backward()
 """
@@ -107,3 +108,30 @@ w.grad.data.mul_(0.5)
     assert w.grad is not None
     assert w.grad.stats is not None
     assert (w.grad.stats.min, w.grad.stats.max) == (1.5, 1.5)
+
+
+def test_medium_tensors_summarised_together_match_one_by_one() -> None:
+    torch.manual_seed(3)
+    tensors = [
+        torch.randn(65),
+        torch.randn(2049) * 5 - 2,
+        torch.ones(5000),
+        torch.randn(40, 50).t(),  # not contiguous
+        torch.randn(3000, dtype=torch.float64),
+        torch.arange(200),
+        torch.full((999,), 7.5) + torch.randn(999) * 1e-6,  # |mean| dwarfs the spread
+    ]
+    snapshots = [Snapshot(t) for t in tensors]
+    for t in tensors:
+        t.mul_(-1)  # later changes do not reach the snapshots
+    for t, snapshot in zip(tensors, snapshots, strict=True):
+        original = -t
+        batched = snapshot.value()
+        alone = summarise(original, list(original.shape), batched.dtype)
+        assert batched.stats is not None
+        assert alone.stats is not None
+        assert (batched.stats.min, batched.stats.max) == (alone.stats.min, alone.stats.max)
+        assert batched.stats.mean == pytest.approx(alone.stats.mean, rel=1e-6, abs=1e-9)
+        assert batched.stats.std == pytest.approx(float(original.double().std()), rel=1e-4)
+        assert batched.preview == alone.preview
+        assert batched.histogram == alone.histogram

@@ -174,8 +174,10 @@ def _hook_graph(rec: Recorder, bid: str, roots: list[Any], line: int | None) -> 
     for node in _reachable(roots):
         nid = rec.registry.node(node)
         state: dict[str, Any] = {}
+        # Where each outgoing gradient goes: only those positions reach another Node.
+        sent = [fn is not None for fn, _ in node.next_functions]
         handles.append(node.register_prehook(_pre_hook(rec, node, nid, state)))
-        handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, state)))
+        handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, state, sent)))
     return handles
 
 
@@ -185,15 +187,24 @@ def _pre_hook(rec: Recorder, node: Any, nid: str, state: dict[str, Any]) -> Call
     def hook(grad_outputs: Any) -> None:
         rec.running_node = nid
         if is_acc:
+            # Taken now, not in the post-hook: the cache must let go of the incoming gradient
+            # before AccumulateGrad runs, which may then keep it as .grad instead of a copy.
+            state["delta"] = _received(rec, grad_outputs[0])
             with torch._C.DisableTorchFunction():
-                state["before"] = _snap_grad(rec, node.variable.grad)
+                state["before"] = snap(node.variable.grad)
         return None
 
     return hook
 
 
 def _post_hook(
-    rec: Recorder, bid: str, node: Any, nid: str, line: int | None, pre_state: dict[str, Any]
+    rec: Recorder,
+    bid: str,
+    node: Any,
+    nid: str,
+    line: int | None,
+    pre_state: dict[str, Any],
+    sent: list[bool],
 ) -> Callable[..., None]:
     is_acc = type(node).__name__ == "AccumulateGrad"
 
@@ -205,19 +216,22 @@ def _post_hook(
                 rec.emit("retain_grad", line=line, backward=bid, tensor=tr.id, grad=snap(t.grad))
                 tr.last_grad = snap(t.grad)
                 tr.has_grad = True
-        outs = [_snap_grad(rec, g) for g in grad_outputs]
-        ins = [_snap_grad(rec, g) for g in grad_inputs]
+        if is_acc:
+            outs = [pre_state.pop("delta", None)]
+        else:
+            outs = [_received(rec, g) for g in grad_outputs]
+        ins = _sent(rec, grad_inputs, sent)
         rec.emit("node", line=line, backward=bid, node=nid, grad_outputs=outs, grad_inputs=ins)
         if is_acc:
             var = node.variable
             vr = rec.tensor(var)
-            before = pre_state.get("before")
+            before = pre_state.pop("before", None)
             after: Snapshot | None
-            if before is None and outs and outs[0] is not None:
+            if before is None and outs[0] is not None:
                 after = outs[0]  # an empty .grad takes the incoming gradient as it is
             else:
                 with torch._C.DisableTorchFunction():
-                    after = _snap_grad(rec, var.grad)
+                    after = snap(var.grad)
             rec.emit(
                 "accumulate",
                 line=line,
@@ -225,7 +239,7 @@ def _post_hook(
                 tensor=vr.id,
                 node=nid,
                 before=before,
-                delta=outs[0] if outs else None,
+                delta=outs[0],
                 after=after,
             )
             vr.last_grad = after
@@ -241,25 +255,54 @@ def _post_hook(
     return hook
 
 
-def _snap_grad(rec: Recorder, g: Any) -> Snapshot | None:
-    """Snapshot a gradient once: a Node's outgoing gradient is the next Node's incoming one.
+# A Node's outgoing gradient is the next Node's incoming one: it is snapshotted once, when it
+# is sent, and looked up when it arrives. The engine hands each hook a new Python object for
+# the same tensor, so a gradient is known by its memory (address, layout, version), not by
+# ``id``. The cache holds the tensor until every Node it was sent to has received it, so that
+# its memory cannot be given to another tensor meanwhile.
 
-    The engine hands each hook a new Python object for the same tensor, so a gradient is known
-    by its memory (address, layout, version), not by ``id``. The cache holds the tensor until
-    the ``backward()`` call ends, so that memory cannot be reused by another tensor meanwhile.
-    """
-    if not isinstance(g, torch.Tensor):
-        return None
+
+def _key(g: torch.Tensor) -> tuple[Any, ...] | None:
     with torch._C.DisableTorchFunction():
         try:
-            key = (g.data_ptr(), g._version, g.shape, g.stride(), g.dtype)
+            return (g.data_ptr(), g._version, g.shape, g.stride(), g.dtype)
         except RuntimeError:  # no strided storage (a sparse gradient): not cached
-            return snap(g)
-    hit = rec.grad_cache.get(key)
-    if hit is not None:
-        return hit[1]
-    s = snap(g)
-    rec.grad_cache[key] = (g, s)
+            return None
+
+
+def _sent(rec: Recorder, grads: Any, sent: list[bool]) -> list[Snapshot | None]:
+    """Snapshots of the gradients a Node sends on (``sent``: which positions reach a Node)."""
+    out: list[Snapshot | None] = []
+    for i, g in enumerate(grads):
+        if not isinstance(g, torch.Tensor):
+            out.append(None)
+            continue
+        key = _key(g)
+        hit = rec.grad_cache.get(key) if key is not None else None
+        if hit is not None:  # sent twice (AddBackward sends one tensor to both inputs)
+            out.append(hit[1])
+            if i < len(sent) and sent[i]:
+                hit[2] += 1
+            continue
+        s = snap(g)
+        out.append(s)
+        if key is not None and i < len(sent) and sent[i]:
+            rec.grad_cache[key] = [g, s, 1]
+    return out
+
+
+def _received(rec: Recorder, g: Any) -> Snapshot | None:
+    """The snapshot of a gradient a Node receives: taken when it was sent, if it was."""
+    if not isinstance(g, torch.Tensor):
+        return None
+    key = _key(g)
+    hit = rec.grad_cache.get(key) if key is not None else None
+    if key is None or hit is None:
+        return snap(g)  # the seed, a sum of several gradients, a hook's replacement
+    hit[2] -= 1
+    if hit[2] == 0:
+        del rec.grad_cache[key]
+    s: Snapshot | None = hit[1]
     return s
 
 

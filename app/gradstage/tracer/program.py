@@ -140,10 +140,7 @@ class _LoopMarks:
         _, index, count, _ = stack[depth]
         limits = rec.limits
         light = count is not None and limits.detail_first <= index < count - limits.detail_last
-        kept = index < limits.detail_first or (
-            count is not None and index >= count - limits.detail_last
-        )
-        rec.begin_iteration(index, loop_line, light=light, kept=kept)
+        rec.begin_iteration(index, loop_line, light=light)
 
     def loop(self, loop_line: int, iterable: Any, top: bool = True) -> Iterator[Any]:
         """Wrap a for loop's iterable: mark each step, knowing the count when it can."""

@@ -60,7 +60,7 @@ class Recorder:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        values.CAPTURE = values.EAGER = True  # whatever an earlier run left
+        values.CAPTURE = True  # whatever an earlier run left
         self.registry = Registry()
         self.timeline = Timeline(limits.detail_first, limits.detail_last, limits.max_events)
         self.series: list[dict[str, Any]] = []
@@ -88,9 +88,8 @@ class Recorder:
         self._named_at: set[tuple[int, int]] = set()
         self._named_version = 0
         self._code_kinds: dict[Any, int] = {}  # code object -> _PROGRAM, _PLUMBING_CODE, _OTHER
-        # (address, version, layout) of a gradient -> (the tensor, its snapshot), for one
-        # backward call
-        self.grad_cache: dict[tuple[Any, ...], tuple[torch.Tensor, Snapshot | None]] = {}
+        # Gradients sent on during a backward(), by memory: [tensor, snapshot, receivers left].
+        self.grad_cache: dict[tuple[Any, ...], list[Any]] = {}
 
     def record_custom(self, name: str, line: int | None, args: Any, kwargs: Any, out: Any) -> None:
         """Replaced by the forward mode: records a custom Function's apply as one op."""
@@ -203,18 +202,13 @@ class Recorder:
         ev = Ev(kind=kind, fields=fields, line=line, iteration=self.timeline.iteration)
         return self.timeline.add(ev)
 
-    def begin_iteration(
-        self, index: int, loop_line: int, light: bool = False, kept: bool = False
-    ) -> None:
+    def begin_iteration(self, index: int, loop_line: int, light: bool = False) -> None:
         """A top-level loop starts iteration ``index``; ``light`` when its detail will be left
-        out anyway (only structure, series and counts are recorded); ``kept`` when it is known
-        that its detail will be kept (the first iterations, the last ones of a counted loop):
-        its values are then summarised at once rather than copied and summarised later."""
+        out anyway (only structure, series and counts are recorded)."""
         light = light and not self.no_light
         self.light = light
         self.timeline.begin_iteration(index, loop_line, light=light)
         values.CAPTURE = not light
-        values.EAGER = kept
         self.emit("iteration", line=loop_line, index=index, loop_line=loop_line)
 
     def end_loop(self) -> None:
@@ -222,7 +216,6 @@ class Recorder:
         self.timeline.end_loop()
         self.light = False
         values.CAPTURE = True
-        values.EAGER = True
 
     def leave_light(self) -> None:
         """Stop skipping detail (something worth seeing happened in a skipped iteration)."""

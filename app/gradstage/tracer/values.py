@@ -1,15 +1,17 @@
 """Snapshots of tensor contents, taken when something happens and turned into Values later.
 
-Small tensors are copied to Python lists at once. Medium ones are cloned and summarised only
-if the event holding them survives truncation (a 1,000-iteration loop does not pay for
-statistics nobody will see), unless the event is known to be kept (``EAGER``): then, like large
-ones, they are summarised at once, which costs less than a copy and a summary later.
+Small tensors are copied to Python lists at once. Large ones are summarised at once (a copy
+would cost as much as the summary). Medium ones are copied and summarised later, all together:
+a few NumPy passes over all of them cost less than a summary each (a ResNet's backward has
+hundreds), and a snapshot whose event did not survive truncation (a 1,000-iteration loop) is
+never summarised at all.
 """
 
 from __future__ import annotations
 
 import cmath
 import math
+import weakref
 from typing import Any
 
 import numpy
@@ -49,26 +51,27 @@ def _dtype_name(t: torch.Tensor) -> str:
     return name
 
 
-def _all_finite(t: torch.Tensor) -> bool:
-    """True when every element of a floating tensor is finite: one sum (NaN and inf propagate
-    into it), re-checked element by element only when it is not finite (it may overflow)."""
-    if t.dtype == torch.float32:
-        # NumPy sums float32 pairwise, here into float64: no overflow, and no NumPy warning
-        # (which the program's warning handler would record as the program's own).
-        if math.isfinite(t.numpy().sum(dtype=numpy.float64)):
-            return True
-    elif math.isfinite(t.sum().item()):
-        return True
-    return bool(torch.isfinite(t).all())
-
-
-LAZY_LIMIT = 1 << 14
+# Tensors with more elements than FULL_VALUE_LIMIT and at most this many are summarised in
+# batches; larger ones at once.
+BATCH_LIMIT = 1 << 14
+# Copies waiting for a batch are summarised when they reach this many elements (64 MiB of
+# float32), to bound the memory they hold.
+PENDING_LIMIT = 1 << 24
 
 
 class Snapshot:
     """A tensor's contents at one moment; ``value()`` gives the schema Value."""
 
-    __slots__ = ("_data", "_dtype", "_finite", "_shape", "_tensor", "_value")
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_dtype",
+        "_finite",
+        "_shape",
+        "_tensor",
+        "_total",
+        "_value",
+    )
 
     def __init__(self, t: torch.Tensor) -> None:
         with torch._C.DisableTorchFunction():
@@ -90,19 +93,29 @@ class Snapshot:
                     or math.isfinite(sum(data))
                     or all(map(math.isfinite, data))
                 )
-            elif n <= LAZY_LIMIT and not EAGER:
-                # Copied now, summarised only if the event survives truncation.
-                self._data = None
-                self._tensor = copy = d.clone()
-                # NaN and inf propagate into the sum; an overflowing sum is re-checked exactly.
-                self._finite = not copy.is_floating_point() or _all_finite(copy)
-            else:
-                # Summarised now: cheaper than copying a large tensor, safe against later
-                # in-place changes.
-                self._data = None
-                self._value = summarise(d, self._shape, self._dtype)
-                stats = self._value.stats
-                self._finite = stats is None or (stats.nan == 0 and stats.inf == 0)
+                return
+            self._data = None
+            if n <= BATCH_LIMIT:
+                if d.dtype in _FLOATS:
+                    flat = d.reshape(-1)
+                    copy = flat.clone() if flat.data_ptr() == d.data_ptr() else flat
+                else:
+                    copy = d.reshape(-1).to(torch.float32)
+                # NaN and inf propagate into the sum (kept for the mean); an overflowing sum is
+                # re-checked element by element.
+                total = copy.sum().item()
+                self._finite = math.isfinite(total) or bool(torch.isfinite(copy).all())
+                if self._finite:
+                    if not math.isfinite(total):
+                        total = copy.sum(dtype=torch.float64).item()
+                    self._tensor, self._total = copy, total
+                    _wait_for_batch(self, n)
+                    return
+                d = copy
+            # Summarised now: safe against later in-place changes.
+            self._value = summarise(d, self._shape, self._dtype)
+            stats = self._value.stats
+            self._finite = stats is None or (stats.nan == 0 and stats.inf == 0)
 
     def finite(self) -> bool:
         """True when every element is finite."""
@@ -130,119 +143,98 @@ class Snapshot:
                     data = [float(x) for x in data]  # integers and booleans
                 self._value = Value(shape=self._shape, dtype=self._dtype, data=data)
             else:
-                assert self._tensor is not None
-                self._value = summarise(self._tensor, self._shape, self._dtype)
-                self._tensor = None
+                summarise_waiting()
+                if self._value is None:  # defensive: every waiting copy is in the batch
+                    assert self._tensor is not None
+                    self._value = summarise(self._tensor, self._shape, self._dtype)
+                    self._tensor = None
+        assert self._value is not None
         return self._value
 
 
 # Histograms of larger tensors count an evenly strided sample of at most this many elements:
-# the shape of the distribution, for a small fixed cost.
-HISTOGRAM_SAMPLE = 1 << 11
-# Up to this many elements a float32 tensor is summarised with NumPy, in float64 (each call
-# costs less than torch's there); above it torch's vectorised float32 kernels are faster.
-NUMPY_LIMIT = 1 << 13
+# the shape of the distribution, for a small fixed cost. The stride is odd, so that it does
+# not fall on the same column of every row of an image-shaped (power-of-two wide) tensor.
+HISTOGRAM_SAMPLE = 1 << 10
 
 
 def summarise(t: torch.Tensor, shape: list[int], dtype: str) -> Value:
     """Stats, a preview and a histogram of a large tensor.
 
-    Built from single fast passes (sum, min and max, dot): ``torch.std_mean`` is many times
-    slower on large tensors, and this runs for every large value the trace keeps. The histogram
-    bins a strided sample with NumPy, several times cheaper than ``torch.histc``. NumPy only
-    ever sees float64 copies of float32 data, which cannot overflow: its warnings would reach
-    the program's warning handler and be recorded as the program's own.
+    The statistics come from single fast passes (torch's sum and min-max, a BLAS dot product
+    for the sum of squares): ``torch.std_mean`` is many times slower on large tensors, and this
+    runs for every large value the trace keeps. The histogram bins a strided sample with NumPy,
+    several times cheaper than ``torch.histc``. NumPy only computes in float64 here, where
+    float32 data cannot overflow: its warnings would reach the program's warning handler and
+    be recorded as the program's own.
     """
     with torch._C.DisableTorchFunction():
         f = (t.detach() if t.requires_grad else t).reshape(-1)
         if f.dtype not in _FLOATS:
             f = f.to(torch.float32)
-        if f.dtype == torch.float32 and f.shape[0] <= NUMPY_LIMIT:
-            return _summarise_small(f.numpy().astype(numpy.float64), shape, dtype)
-        return _summarise_large(f, shape, dtype)
+        total = f.sum().item()
+        if not math.isfinite(total):
+            if not bool(torch.isfinite(f).all()):
+                return _summarise_non_finite(f, shape, dtype)
+            total = f.sum(dtype=torch.float64).item()  # finite elements, an overflowing sum
+        return _summarise_finite(f, total, shape, dtype, f.numpy()[:PREVIEW_LENGTH].tolist())
 
 
-def _summarise_small(a: Any, shape: list[int], dtype: str) -> Value:
-    """Summary of a float64 NumPy array (a copy of a float32 tensor's elements)."""
-    n = a.shape[0]
-    total = float(a.sum())
-    preview: list[Any] = a[:PREVIEW_LENGTH].tolist()
-    nan = inf = 0
-    if not math.isfinite(total):
-        finite = numpy.isfinite(a)
-        nan = int(numpy.isnan(a).sum())
-        inf = n - nan - int(finite.sum())
-        preview = [_number(x) for x in preview]
-        a = a[finite]
-        n = a.shape[0]
-        total = float(a.sum())
-    if n == 0:
-        stats = Stats(min=None, max=None, mean=None, std=None, nan=nan, inf=inf)
-        return Value(shape=shape, dtype=dtype, stats=stats, preview=preview)
-    lo, hi = float(a.min()), float(a.max())
-    mean = total / n
-    std = 0.0
-    if n > 1:
-        var = (float(numpy.dot(a, a)) - n * mean * mean) / (n - 1)
-        if var < 1e-6 * mean * mean:  # |mean| dwarfs the spread: the exact two-pass form
-            var = float(a.var(ddof=1))
-        std = math.sqrt(max(var, 0.0))
-    stats = Stats(min=lo, max=hi, mean=mean, std=std, nan=nan, inf=inf)
-    sampled = n > HISTOGRAM_SAMPLE
-    if sampled:
-        a = a[:: -(-n // HISTOGRAM_SAMPLE)]
-    return _value(shape, dtype, stats, preview, a, sampled)
-
-
-def _summarise_large(f: torch.Tensor, shape: list[int], dtype: str) -> Value:
-    """Summary of a flat float tensor with torch's reductions."""
+def _summarise_finite(
+    f: torch.Tensor,
+    total: float,
+    shape: list[int],
+    dtype: str,
+    preview: list[Any],
+    nan: int = 0,
+    inf: int = 0,
+) -> Value:
+    """Summary of a flat float tensor of finite elements whose sum is ``total``."""
     n = f.shape[0]
-    total = float(f.sum())
-    preview: list[Any] = f.numpy()[:PREVIEW_LENGTH].tolist()  # NumPy slices cost less
-    nan = inf = 0
-    if not math.isfinite(total) and not bool(torch.isfinite(f).all()):
-        finite = torch.isfinite(f)
-        nan = int(torch.isnan(f).sum())
-        inf = n - nan - int(finite.sum())
-        preview = [_number(x) for x in preview]
-        f = f[finite]
-        n = f.shape[0]
-        total = float(f.sum())
-    if n == 0:
-        stats = Stats(min=None, max=None, mean=None, std=None, nan=nan, inf=inf)
-        return Value(shape=shape, dtype=dtype, stats=stats, preview=preview)
     lo_t, hi_t = torch.aminmax(f)
     lo, hi = lo_t.item(), hi_t.item()
     mean = total / n
     std = 0.0
+    a = f.numpy()
     if n > 1:
-        # var = (sum x^2 - n mean^2) / (n - 1); float32 is enough for a displayed summary
-        # unless |mean| dwarfs the spread, where the exact two-pass form is used instead.
-        var = (float(torch.dot(f, f)) - n * mean * mean) / (n - 1)
-        if var < 1e-4 * mean * mean:
-            var = float(torch.var(f))
+        # var = (sum x^2 - n mean^2) / (n - 1), unless |mean| dwarfs the spread (or the sum of
+        # squares overflows float32): then the exact two-pass form, in float64. NumPy's dot
+        # (BLAS) is the fastest sum of squares; its overflow warning would be recorded as the
+        # program's own.
+        with numpy.errstate(all="ignore"):
+            squares = float(numpy.dot(a, a))
+        var = (squares - n * mean * mean) / (n - 1)
+        if not (math.isfinite(var) and var >= 1e-4 * mean * mean):
+            d = f.to(torch.float64)
+            mean = d.mean().item()
+            d -= mean
+            var = torch.dot(d, d).item() / (n - 1)
         std = math.sqrt(max(var, 0.0))
     stats = Stats(min=lo, max=hi, mean=mean, std=std, nan=nan, inf=inf)
-    sampled = n > HISTOGRAM_SAMPLE
-    a = f.numpy()
-    if sampled:
-        a = a[:: -(-n // HISTOGRAM_SAMPLE)]
-    return _value(shape, dtype, stats, preview, a.astype(numpy.float64), sampled)
-
-
-def _value(
-    shape: list[int], dtype: str, stats: Stats, preview: list[Any], values: Any, sampled: bool
-) -> Value:
-    """The Value of a summarised tensor; ``values``: its finite elements as float64 (a strided
-    sample of them when ``sampled``), for the histogram."""
-    lo, hi = float(stats.min or 0.0), float(stats.max or 0.0)
+    step = -(-n // HISTOGRAM_SAMPLE)
+    if step > 1:
+        step |= 1
+        a = a[::step]
+    counts = _bin_counts(a.astype(numpy.float64), lo, hi)
     histogram = Histogram(
-        low=lo,
-        high=hi,
-        counts=_bin_counts(values, lo, hi),
-        sample=int(values.shape[0]) if sampled else None,
+        low=lo, high=hi, counts=counts, sample=int(a.shape[0]) if step > 1 else None
     )
     return Value(shape=shape, dtype=dtype, stats=stats, preview=preview, histogram=histogram)
+
+
+def _summarise_non_finite(f: torch.Tensor, shape: list[int], dtype: str) -> Value:
+    """Summary of a flat float tensor holding NaN or inf: counts of those, stats of the rest."""
+    n = f.shape[0]
+    preview = [_number(x) for x in f.numpy()[:PREVIEW_LENGTH].tolist()]
+    finite = torch.isfinite(f)
+    nan = int(torch.isnan(f).sum())
+    rest = f[finite]
+    inf = n - nan - rest.shape[0]
+    if rest.shape[0] == 0:
+        stats = Stats(min=None, max=None, mean=None, std=None, nan=nan, inf=inf)
+        return Value(shape=shape, dtype=dtype, stats=stats, preview=preview)
+    total = rest.sum(dtype=torch.float64).item()
+    return _summarise_finite(rest, total, shape, dtype, preview, nan, inf)
 
 
 def _bin_counts(a: Any, lo: float, hi: float) -> list[int]:
@@ -258,11 +250,118 @@ def _bin_counts(a: Any, lo: float, hi: float) -> list[int]:
     return counts
 
 
+# Medium snapshots waiting to be summarised together (weakly: a snapshot whose event was
+# dropped is not summarised), and how many elements their copies hold.
+_waiting: list[weakref.ref[Snapshot]] = []
+_waiting_elements = 0
+
+
+def _wait_for_batch(s: Snapshot, n: int) -> None:
+    global _waiting_elements
+    _waiting.append(weakref.ref(s))
+    _waiting_elements += n
+    if _waiting_elements > PENDING_LIMIT:
+        summarise_waiting()
+
+
+def summarise_waiting() -> None:
+    """Summarise every medium snapshot still waiting (and still wanted), in one batch per
+    dtype."""
+    global _waiting_elements
+    live = [s for ref in _waiting if (s := ref()) is not None and s._tensor is not None]
+    _waiting.clear()
+    _waiting_elements = 0
+    for dtype in _FLOATS:
+        group = [s for s in live if s._tensor is not None and s._tensor.dtype == dtype]
+        if group:
+            arrays = [s._tensor.numpy() for s in group if s._tensor is not None]
+            for s, v in zip(group, _summarise_batch(arrays, group), strict=True):
+                s._value, s._tensor = v, None
+
+
+def _summarise_batch(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
+    """The Values of several flat float arrays of finite elements (more than
+    ``FULL_VALUE_LIMIT`` each), with a few NumPy passes over all of them at once.
+
+    NumPy's floating-point warnings are off here: an overflowing sum of squares is recomputed
+    exactly, and a warning would reach the program's warning handler and be recorded as the
+    program's own.
+    """
+    with numpy.errstate(all="ignore"):
+        return _batch_values(arrays, snaps)
+
+
+def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
+    lengths = numpy.fromiter((a.shape[0] for a in arrays), dtype=numpy.intp, count=len(arrays))
+    starts = numpy.zeros_like(lengths)
+    numpy.cumsum(lengths[:-1], out=starts[1:])
+    flat = numpy.concatenate(arrays)
+    lows = numpy.minimum.reduceat(flat, starts).astype(numpy.float64)
+    highs = numpy.maximum.reduceat(flat, starts).astype(numpy.float64)
+    totals = numpy.fromiter((s._total for s in snaps), dtype=numpy.float64, count=len(snaps))
+    squares = numpy.fromiter(
+        (numpy.dot(a, a) for a in arrays), dtype=numpy.float64, count=len(arrays)
+    )
+    means = totals / lengths
+    variances = (squares - lengths * means * means) / (lengths - 1)
+    # The exact two-pass form where |mean| dwarfs the spread (a float32 sum of squares cannot
+    # tell them apart: constant-ish tensors) or the sum of squares overflowed float32.
+    exact = numpy.isfinite(variances) & (variances >= 1e-4 * means * means)
+    for i in numpy.flatnonzero(~exact).tolist():
+        d = arrays[i].astype(numpy.float64)
+        means[i] = d.mean()
+        d -= means[i]
+        variances[i] = float(numpy.dot(d, d)) / (lengths[i] - 1)
+    stds = numpy.sqrt(numpy.maximum(variances, 0.0))
+
+    # Histograms: every element of a tensor of at most HISTOGRAM_SAMPLE, else a strided sample.
+    # The sampled positions are a running sum of steps that jumps to each tensor's start.
+    steps = numpy.maximum(-(-lengths // HISTOGRAM_SAMPLE), 1)
+    steps[steps > 1] |= 1
+    taken = -(-lengths // steps)
+    first = numpy.zeros_like(taken)
+    numpy.cumsum(taken[:-1], out=first[1:])
+    moves = numpy.repeat(steps, taken)
+    last = starts + (taken - 1) * steps
+    moves[first[1:]] = starts[1:] - last[:-1]
+    moves[0] = 0
+    sample = flat[numpy.cumsum(moves)].astype(numpy.float64)
+    spans = highs - lows
+    scales = numpy.divide(HISTOGRAM_BINS, spans, out=numpy.zeros_like(spans), where=spans > 0)
+    sample -= numpy.repeat(lows, taken)
+    sample *= numpy.repeat(scales, taken)
+    bins = sample.astype(numpy.intp)
+    numpy.minimum(bins, HISTOGRAM_BINS - 1, out=bins)
+    bins += numpy.repeat(numpy.arange(0, len(arrays) * HISTOGRAM_BINS, HISTOGRAM_BINS), taken)
+    flat_counts = numpy.bincount(bins, minlength=len(arrays) * HISTOGRAM_BINS)
+    counts: list[list[int]] = flat_counts.reshape(len(arrays), HISTOGRAM_BINS).tolist()
+
+    out: list[Value] = []
+    rows = zip(
+        snaps,
+        starts.tolist(),
+        lengths.tolist(),
+        lows.tolist(),
+        highs.tolist(),
+        means.tolist(),
+        stds.tolist(),
+        steps.tolist(),
+        taken.tolist(),
+        counts,
+        strict=True,
+    )
+    for s, start, n, lo, hi, mean, std, step, m, bin_counts in rows:
+        stats = Stats(min=lo, max=hi, mean=mean, std=std if n > 1 else 0.0, nan=0, inf=0)
+        histogram = Histogram(low=lo, high=hi, counts=bin_counts, sample=m if step > 1 else None)
+        preview = flat[start : start + PREVIEW_LENGTH].tolist()
+        out.append(
+            Value(shape=s._shape, dtype=s._dtype, stats=stats, preview=preview, histogram=histogram)
+        )
+    return out
+
+
 # Off while the tracer runs a loop iteration whose detail will not be kept.
 CAPTURE = True
-# On while the events being recorded will surely be kept (outside loops, the first and last
-# iterations of a loop): medium tensors are summarised at once instead of copied for later.
-EAGER = True
 
 
 def snap(t: Any) -> Snapshot | None:
