@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from gradstage.schema import IterationEvent, OpEvent, SkippedEvent, encode
 from gradstage.tracer import trace_program
 
 REGRESSION = """
+import pytest
 import torch
 torch.manual_seed(0)
 x = torch.rand(100, 1)
@@ -77,6 +79,7 @@ def test_repeated_iterations_share_node_ids() -> None:
 
 def test_a_graph_that_really_grows_gets_new_nodes_each_iteration() -> None:
     source = """
+import pytest
 import torch
 w = torch.tensor(2.0, requires_grad=True)
 total = 0
@@ -99,6 +102,7 @@ def test_a_nan_in_a_skipped_iteration_is_still_reported() -> None:
 
 
 NESTED = """
+import pytest
 import torch
 torch.manual_seed(0)
 w = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -151,6 +155,7 @@ def test_only_the_outer_loop_groups_the_timeline() -> None:
 
 def test_what_an_inner_loop_makes_is_not_mistaken_for_what_follows_it() -> None:
     source = """
+import pytest
 import torch
 w = torch.tensor([1.0, 2.0], requires_grad=True)
 
@@ -179,6 +184,7 @@ print(len({id(t) for t in kept}))
 
 def test_a_loop_in_a_function_called_by_the_outer_loop_reuses_its_ids_too() -> None:
     source = """
+import pytest
 import torch
 w = torch.tensor(3.0, requires_grad=True)
 
@@ -203,6 +209,7 @@ print(w.grad.item())
 
 def test_a_loop_left_by_return_or_break_ends_there() -> None:
     source = """
+import pytest
 import torch
 w = torch.tensor(1.0, requires_grad=True)
 
@@ -227,3 +234,59 @@ print(a.item(), b.item())
     # a and b are distinct objects built at module level (not steps of one loop): two ids.
     assert names["a"] != names["b"]
     assert names["c"] != names["d"]
+
+
+def _indented(source: str, header: str) -> str:
+    """``source`` with its loop and what follows moved under ``header``."""
+    before, loop, rest = source.partition("for i in range(1000):")
+    body = "\n".join("    " + line if line else line for line in (loop + rest).splitlines())
+    return f"{before}{header}\n{body}\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'if __name__ == "__main__":',
+        "with torch.enable_grad():",
+        "try:",
+    ],
+)
+def test_a_training_loop_under_if_with_or_try_groups_the_timeline(header: str) -> None:
+    source = _indented(REGRESSION, header)
+    if header == "try:":
+        source += "except KeyboardInterrupt:\n    pass\n"
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.truncated is not None
+    assert trace.truncated.iterations_total == 1000
+    assert trace.truncated.iterations_detailed == [0, 1, 2, 998, 999]
+    assert len(encode(trace)) < 2 * 1024 * 1024
+    loss = next(s for s in trace.series if s.source == "loss")
+    expected = _plain_losses()
+    got = torch.tensor([float(v) for v in loss.y])
+    assert torch.allclose(got, torch.tensor(expected), rtol=1e-5, atol=1e-7)
+
+
+def test_a_loop_over_layers_in_a_modules_forward_does_not_group_the_timeline() -> None:
+    source = """
+import pytest
+import torch
+import torch.nn as nn
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(4)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.tanh(layer(x))
+        return x
+
+model = Deep()
+out = model(torch.ones(2, 3)).sum()
+out.backward()
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert [e for e in trace.events if isinstance(e, IterationEvent)] == []

@@ -17,6 +17,7 @@ Run as ``python -m gradstage.sandbox.forkserver FD``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -120,6 +121,12 @@ def serve(ctrl_fd: int) -> None:
     from gradstage.tracer import trace_program
 
     trace_program(WARM_UP)
+    # What the server holds now (torch, the tracer, their caches) lives as long as it does.
+    # Frozen, it is left out of every collection in the children: a child's full collection
+    # would otherwise walk all of it, and writing the collector's marks would copy its memory
+    # pages into the child (the way Python's gc module documentation advises before forking).
+    gc.collect()
+    gc.freeze()
     ctrl = socket.socket(fileno=ctrl_fd)
     children: dict[int, int] = {}  # pid -> request id
     by_id: dict[int, int] = {}

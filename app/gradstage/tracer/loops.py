@@ -7,9 +7,10 @@ point at the program's own lines.
 
 Every loop's steps share Node and tensor ids (the same op on the same line in each step is one
 id), so a graph built in an inner loop is drawn once, like one built in an outer one. Only
-*timeline* loops group events into iterations: the outermost loops at module level or directly
-in a function of the module, as marked here with ``top=True``; the tracer uses the first of
-them that runs, as long as it runs.
+*timeline* loops group events into iterations: the outermost loops of the module and of its
+functions, also inside ``if``/``with``/``try`` (a training loop under
+``if __name__ == "__main__":`` or ``with torch.autograd.detect_anomaly():``), as marked here
+with ``top=True``; the tracer uses the first of them that runs, as long as it runs.
 """
 
 from __future__ import annotations
@@ -50,18 +51,38 @@ def _mark_loop(stmt: ast.For | ast.While, top: bool) -> ast.stmt:
     return ast.copy_location(guarded, stmt)
 
 
+def _outermost_loops(body: list[ast.stmt], found: set[int]) -> None:
+    """The loops of ``body`` not inside another loop, through ``if``/``with``/``try``/``match``
+    and into the module's functions (not into classes: a module's ``forward`` that loops over
+    its layers is not a training loop)."""
+    for stmt in body:
+        if isinstance(stmt, ast.For | ast.While):
+            found.add(id(stmt))
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            _outermost_loops(stmt.body, found)
+        elif isinstance(stmt, ast.If):
+            _outermost_loops(stmt.body, found)
+            _outermost_loops(stmt.orelse, found)
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            _outermost_loops(stmt.body, found)
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            for part in (stmt.body, stmt.orelse, stmt.finalbody):
+                _outermost_loops(part, found)
+            for handler in stmt.handlers:
+                _outermost_loops(handler.body, found)
+        elif isinstance(stmt, ast.Match):
+            for case in stmt.cases:
+                _outermost_loops(case.body, found)
+
+
 class _Marker(ast.NodeTransformer):
-    """Marks every loop; ``top`` for those directly in the module or in a module function."""
+    """Marks every loop; ``top`` for the outermost ones (see ``_outermost_loops``)."""
 
     def __init__(self) -> None:
         self._top: set[int] = set()  # id() of the loops that may group the timeline
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
-        bodies: list[list[ast.stmt]] = [node.body]
-        bodies += [
-            s.body for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        self._top = {id(s) for body in bodies for s in body if isinstance(s, ast.For | ast.While)}
+        _outermost_loops(node.body, self._top)
         self.generic_visit(node)
         return node
 
