@@ -115,3 +115,45 @@ head(code).sum().backward()
     assert code.cut == "requires_grad_false"
     assert code.cut_from == tensors["frozen.weight"].id
     assert any(isinstance(e, OpEvent) and code.id in e.outputs for e in trace.events)
+
+
+def test_a_transposed_frozen_weight_is_cut_too() -> None:
+    source = """
+import torch
+frozen = torch.nn.Linear(3, 2)
+frozen.requires_grad_(False)
+x = torch.ones(4, 3, requires_grad=True)
+y = x @ frozen.weight.T
+y.sum().backward()
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    tensors = _by_name(trace)
+    weight, y = tensors["frozen.weight"], tensors["y"]
+    transposes = [e for e in trace.events if isinstance(e, OpEvent) and e.op == "T"]
+    assert len(transposes) == 1
+    assert transposes[0].line == 6
+    (view,) = transposes[0].outputs
+    assert (weight.id, "requires_grad_false") in {(e.src, e.cut) for e in _flows_into(trace, view)}
+    assert view in {e.src for e in _flows_into(trace, y.id)}
+    plain = run_plainly(source).namespace
+    assert _same(next(t for t in trace.tensors if t.id == view).value, plain["frozen"].weight.T)
+
+
+def test_a_transposed_trained_weight_is_an_op_with_its_node_and_line() -> None:
+    source = """
+import torch
+w = torch.ones(2, 3, requires_grad=True)
+x = torch.ones(4, 3)
+y = x @ w.T
+y.sum().backward()
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    (transpose,) = [e for e in trace.events if isinstance(e, OpEvent) and e.op == "T"]
+    assert transpose.node is not None
+    node = next(n for n in trace.nodes if n.id == transpose.node)
+    assert (node.name, node.line) == ("PermuteBackward0", 5)
+    w = _by_name(trace)["w"]
+    assert w.grad is not None
+    assert w.grad.data == [4.0] * 6

@@ -70,6 +70,9 @@ _IGNORED = frozenset(
     }
 )
 _BACKWARD_CALLS = frozenset({"backward", "grad"})
+# Attributes that are ops: ``w.T`` is a view autograd records (``PermuteBackward0``), and of a
+# frozen weight, a tensor cut from it.
+_VIEW_ATTRIBUTES = frozenset({"T", "mT", "H", "mH"})
 _INPLACE_DUNDERS = frozenset(
     {
         "__iadd__",
@@ -433,6 +436,8 @@ class ForwardMode(TorchFunctionMode):
         rec = self.rec
         attr = getattr(getattr(func, "__self__", None), "__name__", "")
         if name == "__get__":
+            if attr in _VIEW_ATTRIBUTES and args and isinstance(args[0], torch.Tensor):
+                return self._op(func, attr, args, {})
             if attr == "grad" and isinstance(args[0], torch.Tensor):
                 known = rec.registry.known(args[0])
                 rec.warning_tensor = known.id if known is not None else None
