@@ -1,8 +1,9 @@
 """Ids belong to real objects: two live tensors (or Nodes) are two ids unless a loop repeats them.
 
 Structurally equal graphs share ids only across the steps of a loop. Graphs autograd builds
-during ``torch.autograd.grad(..., create_graph=True)`` have no source line of their own, yet
-each call's graph is a new one, as PyTorch has it.
+during ``torch.autograd.grad(..., create_graph=True)`` are made by no line of the program's own
+(they show the line of the call that built them), yet each call's graph is a new one, as
+PyTorch has it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ def _trace_chain(trace: Trace, node_id: str | None) -> list[str]:
     return names
 
 
+def _reachable(trace: Trace, node_id: str | None) -> set[str]:
+    """Ids of the Nodes reachable from ``node_id`` (itself included)."""
+    nodes = {n.id: n for n in trace.nodes}
+    out: set[str] = set()
+    stack = [node_id]
+    while stack:
+        nid = stack.pop()
+        if nid is not None and nid not in out:
+            out.add(nid)
+            stack.extend(nf.node for nf in nodes[nid].next)
+    return out
+
+
 def test_each_create_graph_gradient_is_a_tensor_and_graph_of_its_own() -> None:
     source = program("third_derivative").source
     trace = trace_program(source)
@@ -59,18 +73,7 @@ def test_each_create_graph_gradient_is_a_tensor_and_graph_of_its_own() -> None:
     assert g.grad_fn != g2.grad_fn
     # g2's graph reuses none of g's Nodes except the leaf's AccumulateGrad, as in PyTorch.
     nodes = {n.id: n for n in trace.nodes}
-
-    def reachable(nid: str | None) -> set[str]:
-        out: set[str] = set()
-        stack = [nid]
-        while stack:
-            n = stack.pop()
-            if n is not None and n not in out:
-                out.add(n)
-                stack.extend(nf.node for nf in nodes[n].next)
-        return out
-
-    shared = reachable(g.grad_fn) & reachable(g2.grad_fn)
+    shared = _reachable(trace, g.grad_fn) & _reachable(trace, g2.grad_fn)
     assert {nodes[n].name for n in shared} == {"AccumulateGrad"}
 
 
@@ -102,3 +105,25 @@ both.sum().backward()
     left, right = (nf.node for nf in add.next)
     assert left != right
     assert all(n.instances == 1 for n in trace.nodes)
+
+
+def test_nodes_built_by_a_create_graph_call_show_that_calls_line() -> None:
+    source = """
+import torch
+x = torch.tensor(2.0, requires_grad=True)
+y = x ** 3
+(g,) = torch.autograd.grad(y, x, create_graph=True)
+w = torch.tensor(3.0, requires_grad=True)
+(w * w).backward(create_graph=True)
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    nodes = {n.id: n for n in trace.nodes}
+    by_name = {t.name: t for t in trace.tensors if t.name}
+    made_by_grad = [nodes[n] for n in _reachable(trace, by_name["g"].grad_fn)]
+    assert {n.line for n in made_by_grad if n.kind != "accumulate"} == {5}
+    assert nodes[by_name["y"].grad_fn or ""].line == 4
+    # w.grad = 2w has a graph of its own, built by the backward() call on line 7.
+    built = {n.name for n in trace.nodes if n.line == 7 and n.op is None}
+    assert built >= {"MulBackward0", "AddBackward0"}
+    assert all(n.line is not None for n in trace.nodes if n.kind != "accumulate")

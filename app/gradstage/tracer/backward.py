@@ -110,7 +110,8 @@ def run_backward(
         inputs=[rec.tensor(t).id for t in inputs if isinstance(t, torch.Tensor)],
     )
     _record_losses(rec, roots, root_recs, line)
-    handles = _hook_graph(rec, bid, [fn for fn in root_fns if fn is not None], line)
+    handles, leaves = _hook_graph(rec, bid, [fn for fn in root_fns if fn is not None], line)
+    nodes_before = len(rec.registry.nodes)
     rec.current_backward = bid
     rec.grad_cache.clear()
     try:
@@ -126,6 +127,8 @@ def run_backward(
             gr = rec.tensor(r, line=line)
             if r.grad_fn is not None:
                 gr.kind = "grad"
+    if create_graph:
+        _place_backward_graph(rec, leaves, nodes_before, line)
     rec.emit(
         "backward_end",
         line=line,
@@ -169,16 +172,37 @@ def _run_light(
     return result
 
 
-def _hook_graph(rec: Recorder, bid: str, roots: list[Any], line: int | None) -> list[Any]:
+def _place_backward_graph(
+    rec: Recorder, leaves: list[torch.Tensor], nodes_before: int, line: int | None
+) -> None:
+    """With ``create_graph=True`` the backward pass builds a graph of its own: its Nodes were
+    made by the ``backward()`` / ``grad()`` call, so that call's line is theirs."""
+    with torch._C.DisableTorchFunction():
+        for leaf in leaves:
+            grad = leaf.grad
+            if grad is not None and grad.grad_fn is not None:
+                rec.registry.node(grad.grad_fn)
+    for node in list(rec.registry.nodes.values())[nodes_before:]:
+        if node.line is None and node.kind != "accumulate":
+            node.line = line
+
+
+def _hook_graph(
+    rec: Recorder, bid: str, roots: list[Any], line: int | None
+) -> tuple[list[Any], list[torch.Tensor]]:
+    """Hook every Node the call will run; returns the hook handles and the leaves reached."""
     handles: list[Any] = []
+    leaves: list[torch.Tensor] = []
     for node in _reachable(roots):
+        if type(node).__name__ == "AccumulateGrad":
+            leaves.append(node.variable)
         nid = rec.registry.node(node)
         state: dict[str, Any] = {}
         # Where each outgoing gradient goes: only those positions reach another Node.
         sent = [fn is not None for fn, _ in node.next_functions]
         handles.append(node.register_prehook(_pre_hook(rec, node, nid, state)))
         handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, state, sent)))
-    return handles
+    return handles, leaves
 
 
 def _pre_hook(rec: Recorder, node: Any, nid: str, state: dict[str, Any]) -> Callable[..., None]:

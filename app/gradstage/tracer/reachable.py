@@ -343,7 +343,7 @@ def _walk_backward(
 
         return hook
 
-    handles = _hook_graph(rec, _BACKWARD, [tensor.grad_fn], None)
+    handles, _ = _hook_graph(rec, _BACKWARD, [tensor.grad_fn], None)
     handles += [node.register_hook(after_node(node)) for node in order if node.next_functions]
     retained = [(t, t.grad) for t in _retained(tensor, namespace)]
     error: dict[str, Any] | None = None
