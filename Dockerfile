@@ -43,8 +43,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GRADSTAGE_PORT=8000
 
 # The CPU build of torch first, from PyTorch's CPU index (the default one brings CUDA, ~3 GB
-# more); then every other pinned package (torch==2.13.0 is then already satisfied by +cpu).
-COPY requirements.lock /tmp/requirements.lock
+# more); then every other package the app needs at run time, pinned (torch==2.13.0 is then
+# already satisfied by +cpu). Test and lint tools stay out of the image.
+COPY requirements-runtime.lock /tmp/requirements.lock
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
     && pip install --no-cache-dir -r /tmp/requirements.lock \
     && rm /tmp/requirements.lock

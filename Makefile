@@ -68,3 +68,4 @@ clean:
 lock:
 	(echo "# Every Python package, pinned (pip freeze of .venv). Regenerate: make lock"; \
 	 $(BIN)/pip freeze | grep -v '^-e' | sed 's/^torch==2.13.0+cpu/torch==2.13.0/') > requirements.lock
+	$(PY) scripts/runtime_lock.py
