@@ -8,6 +8,8 @@ import { short } from "./format.ts";
 import { t } from "./i18n.ts";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+/** Below this zoom the boxes' text is hidden (11px text would be under 4px tall). */
+export const FAR_SCALE = 0.35;
 
 export interface GraphCallbacks {
   onSelect: (id: string | null) => void;
@@ -40,6 +42,8 @@ export class GraphView {
   private size = { width: 0, height: 0 };
   private selected: string | null = null;
   private litKey = "";
+  private drawnIn: DOMRect | null = null; // the graph's box when draw() began, for fit()
+  private viewport = { width: 1, height: 1 };
 
   constructor(container: HTMLElement, private readonly callbacks: GraphCallbacks) {
     this.root = document.createElement("div");
@@ -69,6 +73,9 @@ export class GraphView {
     container.append(this.root);
     this.zoomer = zoom<HTMLDivElement, unknown>()
       .scaleExtent([0.05, 4])
+      // The graph's own size, as last measured: d3's default reads it from the element at
+      // every zoom, which right after drawing forces the browser to lay out every box.
+      .extent(() => [[0, 0], [this.viewport.width, this.viewport.height]])
       .on("zoom", (event) => this.transform(event.transform.x, event.transform.y, event.transform.k));
     (select(this.root) as Selection<HTMLDivElement, unknown, null, undefined>).call(this.zoomer).on("dblclick.zoom", null);
     this.root.addEventListener("click", (event) => {
@@ -82,10 +89,16 @@ export class GraphView {
     this.edgeLayer.setAttribute("transform", t);
     this.overlayLayer.setAttribute("transform", t);
     this.nodeLayer.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
+    // Zoomed far out, text would be a few pixels tall: boxes show as coloured shapes only, and
+    // the browser lays out no text for them (thousands of boxes drawn at once stay cheap).
+    this.root.classList.toggle("graph--far", k < FAR_SCALE);
   }
 
   /** Draw a laid-out graph (replacing what was there). */
   draw(graph: DGraph, layout: Layout): void {
+    // Measured now, while the page is laid out: after thousands of new boxes, reading it would
+    // make the browser lay all of them out at once, text included, before fit() can zoom out.
+    this.drawnIn = this.measure();
     this.graph = graph;
     this.size = { width: layout.width, height: layout.height };
     this.nodeLayer.replaceChildren();
@@ -233,8 +246,16 @@ export class GraphView {
     }
   }
 
-  fit(): void {
+  /** The graph's box on the page, remembered for zooming. */
+  private measure(): DOMRect {
     const box = this.root.getBoundingClientRect();
+    if (box.width && box.height) this.viewport = { width: box.width, height: box.height };
+    return box;
+  }
+
+  fit(): void {
+    const box = this.drawnIn ?? this.measure();
+    this.drawnIn = null;
     if (!box.width || !this.size.width) return;
     const scale = Math.min(2, 0.92 * Math.min(box.width / this.size.width, box.height / this.size.height));
     const tx = (box.width - this.size.width * scale) / 2;

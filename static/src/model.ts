@@ -137,13 +137,23 @@ function gradFnGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
 }
 
 /** Collapse every module (nn.Module) into one box when the graph is big. */
+/** The outermost of ``modules`` that is ``name`` or contains it ("encoder" contains
+ * "encoder.0.lin"): one lookup per dot, not one comparison per module. */
+export function collapsedModule(name: string | null | undefined, modules: Set<string>): string | null {
+  if (!name) return null;
+  for (let dot = name.indexOf("."); dot !== -1; dot = name.indexOf(".", dot + 1)) {
+    const prefix = name.slice(0, dot);
+    if (modules.has(prefix)) return prefix;
+  }
+  return modules.has(name) ? name : null;
+}
+
 function collapse(nodes: DNode[], edges: DEdge[], modules: Set<string>): { nodes: DNode[]; edges: DEdge[]; owner: Map<string, string> } {
   const owner = new Map<string, string>();
   const groups = new Map<string, DNode>();
   const out: DNode[] = [];
   for (const n of nodes) {
-    const top = n.module ? n.module : null;
-    const key = top && [...modules].find((m) => top === m || top.startsWith(m + "."));
+    const key = collapsedModule(n.module, modules);
     if (key) {
       const id = `module:${key}`;
       let g = groups.get(id);

@@ -342,3 +342,30 @@ def test_a_program_link_starts_at_its_step_once_traced(page: Page, live_server: 
     page.goto(re.sub(r"step=-?\d+&?", "", link) + "&step=3")
     wait_for_trace(page)
     wait_js(page, "Number(document.getElementById('app').dataset.step) === 3")
+
+
+def test_a_big_graph_drawn_zoomed_out_shows_its_text_again_when_zoomed_in(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import torch\n"
+        "x = torch.ones(3, requires_grad=True)\n"
+        "for i in range(120):\n"
+        "    x = torch.tanh(x * 1.01 + 0.1)\n"
+        "x.sum().backward()\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    graph = page.locator(".graph")
+    # Fitted into the window, the boxes are too small to read: shapes without text.
+    expect(graph).to_have_class(re.compile(r"graph--far"))
+    label = page.locator(".node .node__label").first
+    expect(label).to_be_hidden()
+    box = graph.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):
+        page.mouse.wheel(0, -400)
+    expect(graph).not_to_have_class(re.compile(r"graph--far"))
+    expect(page.locator(".node .node__label").first).to_be_visible()
