@@ -90,8 +90,11 @@ export class Inspector {
       const list = el("ul", { class: "saved" });
       for (const s of n.saved) {
         const target = s.tensor ? this.tensors.get(s.tensor) : undefined;
-        const text = target ? (target.name ?? target.id) : s.scalar !== undefined && s.scalar !== null ? String(s.scalar) : "";
-        list.append(el("li", {}, el("code", {}, s.name), " = ", text));
+        const item = el("li", {}, el("code", {}, s.name), " = ");
+        if (target) item.append(target.name ?? target.id);
+        else if (s.value) item.append(valueView(s.value)); // saved by autograd only (a batch norm's mean)
+        else if (s.scalar !== undefined && s.scalar !== null) item.append(String(s.scalar));
+        list.append(item);
       }
       this.root.append(el("h4", {}, t("saved")), list);
     }

@@ -369,3 +369,31 @@ def test_a_big_graph_drawn_zoomed_out_shows_its_text_again_when_zoomed_in(
         page.mouse.wheel(0, -400)
     expect(graph).not_to_have_class(re.compile(r"graph--far"))
     expect(page.locator(".node .node__label").first).to_be_visible()
+
+
+def test_saved_tensors_show_the_tensor_or_the_value_autograd_kept(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import torch\n"
+        "import torch.nn.functional as F\n"
+        "x = torch.tensor([[1.0, 2.0], [3.0, 6.0]], requires_grad=True)\n"
+        "y = torch.relu(F.batch_norm(x, None, None, training=True))\n"
+        "y.sum().backward()\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    trace = page.evaluate("window.gradstage.trace")
+    names = {t["id"]: t.get("name") for t in trace["tensors"]}
+    inspector = page.locator(".inspector")
+
+    relu = next(n for n in trace["nodes"] if n["name"] == "ReluBackward0")
+    page.locator(f"[data-node-id='{relu['id']}']").click()
+    expect(inspector.locator(".saved li")).to_have_text(f"result = {names[relu['outputs'][0]]}")
+
+    norm = next(n for n in trace["nodes"] if n["name"] == "NativeBatchNormBackward0")
+    page.locator(f"[data-node-id='{norm['id']}']").click()
+    mean = inspector.locator(".saved li", has_text="result1")
+    expect(mean).to_contain_text("2")  # the batch means: 2 and 4
+    expect(mean).to_contain_text("4")

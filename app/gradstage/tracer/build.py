@@ -50,8 +50,11 @@ def _convert(v: Any) -> Any:
 
 
 def _number(v: Any) -> Any:
-    """Numbers in fields typed as floats are floats (so a Trace survives a JSON round trip)."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    """Numbers in fields typed as floats are floats (so a Trace survives a JSON round trip);
+    a flag (batch norm's saved ``training``) is spelled as Python spells it."""
+    if isinstance(v, bool):
+        return str(v)
+    if not isinstance(v, int | float):
         return _convert(v)
     return _convert(float(v))
 

@@ -119,6 +119,11 @@ class Registry:
         self.param_names: dict[int, str] = {}  # id(parameter) -> "net.fc1.weight"
         self.params: list[Any] = []  # keeps named parameters' ids meaningful
         self.current_module: str | None = None
+        # While a tensor's Node is being registered: that Node and the tensor's output index.
+        # A Node that saved this very output for backward (ReluBackward0 its result) refers to
+        # the tensor's id instead of keeping a second copy of its value.
+        self._output_of: tuple[Any, int] | None = None
+        self._saved_self: list[tuple[list[Any], int, str]] = []
 
     # ------------------------------------------------------------------ tensors
 
@@ -158,7 +163,12 @@ class Registry:
                     return known
             is_param = isinstance(t, torch.nn.Parameter)
             if grad_fn is not None:
-                node_id = self.node(grad_fn, site)
+                self._output_of = (grad_fn, t.output_nr)
+                try:
+                    node_id = self.node(grad_fn, site)
+                finally:
+                    self._output_of = None
+                    saved_self, self._saved_self = self._saved_self, []
                 key: tuple[Any, ...] = ("out", node_id, t.output_nr)
             elif is_param or id(t) in self.param_names:
                 self._serial += 1
@@ -175,6 +185,9 @@ class Registry:
             if tid is None:
                 tid = f"t{len(self._tensor_keys) + 1}"
                 self._tensor_keys[key] = tid
+            if grad_fn is not None:
+                for saved, index, label in saved_self:
+                    saved[index] = (label, tid, None, None)
             rec = self.tensors.get(tid)
             if rec is None:
                 if kind is None:
@@ -277,6 +290,17 @@ class Registry:
             self.nodes[nid] = rec
         rec.instances += 1
 
+    def _is_output_being_registered(self, node: Any, v: torch.Tensor) -> bool:
+        """True when ``v`` (unpacked from ``node``'s saved tensors) is the output of ``node``
+        whose registration is under way."""
+        output = self._output_of
+        return (
+            output is not None
+            and output[0] is node
+            and v.grad_fn is node
+            and v.output_nr == output[1]
+        )
+
     def _saved(self, node: Any) -> list[tuple[str, str | None, Snapshot | None, Any]]:
         """The tensors and scalars a Node saved for backward, by their ``_saved_*`` names."""
         names = self._saved_names.get(type(node))
@@ -292,6 +316,10 @@ class Registry:
             label = attr.removeprefix("_saved_")
             if isinstance(v, torch.Tensor):
                 rec = self.known(v)
+                if rec is None and self._is_output_being_registered(node, v):
+                    self._saved_self.append((out, len(out), label))
+                    out.append((label, None, None, None))  # the tensor's id, once it has one
+                    continue
                 out.append((label, rec.id if rec else None, None if rec else snap(v), None))
             elif isinstance(v, int | float | bool) or v is None:
                 out.append((label, None, None, v))
