@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 import torch
-from gradstage.schema import FULL_VALUE_LIMIT, HISTOGRAM_BINS, WarningEvent
+from gradstage.schema import (
+    FULL_VALUE_LIMIT,
+    HISTOGRAM_BINS,
+    OpEvent,
+    Trace,
+    WarningEvent,
+    encode,
+)
 from gradstage.tracer import trace_program
 from gradstage.tracer.values import Snapshot, summarise
 
@@ -135,3 +143,29 @@ def test_medium_tensors_summarised_together_match_one_by_one() -> None:
         assert batched.stats.std == pytest.approx(float(original.double().std()), rel=1e-4)
         assert batched.preview == alone.preview
         assert batched.histogram == alone.histogram
+
+
+def test_tensors_inside_torch_func_transforms_are_not_read_and_the_program_runs_as_plainly() -> (
+    None
+):
+    source = """
+import torch
+from torch.func import grad, vmap
+g = grad(lambda x: (x.sin() ** 2).sum())
+print(g(torch.tensor([0.5, 1.0])))
+print(vmap(lambda x: x * 2 + 1)(torch.ones(3, 2)))
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stdout == run_plainly(source).stdout
+    # vmap's batched tensors refuse to be read: such values have a shape and no numbers.
+    shape_only = [
+        v
+        for e in trace.events
+        if isinstance(e, OpEvent)
+        for v in e.values
+        if v.data is None and v.stats is None
+    ]
+    assert all(v.dtype == "float32" for v in shape_only)
+    assert [2] in [v.shape for v in shape_only]  # one row of the vmapped (3, 2) batch
+    assert msgspec.json.decode(encode(trace), type=Trace) == trace

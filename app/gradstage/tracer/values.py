@@ -44,6 +44,9 @@ _DTYPE_NAMES: dict[torch.dtype, str] = {}
 _FLOATS = (torch.float32, torch.float64)  # the dtypes NumPy reads as they are
 
 
+_is_functorch_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+
+
 def _dtype_name(t: torch.Tensor) -> str:
     name = _DTYPE_NAMES.get(t.dtype)
     if name is None:
@@ -72,9 +75,30 @@ class Snapshot:
         "_total",
         "_value",
     )
+    _data: list[Any] | None
+    _dtype: str
+    _finite: bool
+    _shape: list[int]
+    _tensor: torch.Tensor | None
+    _total: float
+    _value: Value | None
 
     def __init__(self, t: torch.Tensor) -> None:
+        try:
+            self._take(t)
+        except RuntimeError:
+            # Nothing to read: inside torch.func transforms (vmap's batched tensors refuse
+            # .item()), meta tensors, freed storage. The shape and dtype are still known.
+            self._data = self._tensor = None
+            self._shape = list(t.shape)
+            self._dtype = _dtype_name(t)
+            self._value = Value(shape=self._shape, dtype=self._dtype)
+            self._finite = True
+
+    def _take(self, t: torch.Tensor) -> None:
         with torch._C.DisableTorchFunction():
+            if _is_functorch_wrapped(t):
+                raise RuntimeError("a torch.func transform's tensor")
             d = t.detach()
             if d.layout != torch.strided:
                 d = d.to_dense()
@@ -82,12 +106,12 @@ class Snapshot:
                 d = d.real
             self._shape = list(d.shape)
             self._dtype = _dtype_name(t)
-            self._value: Value | None = None
-            self._tensor: torch.Tensor | None = None
+            self._value = None
+            self._tensor = None
             n = d.numel()
             if n <= FULL_VALUE_LIMIT:
                 data: list[Any] = d.reshape(-1).tolist()
-                self._data: list[Any] | None = data
+                self._data = data
                 self._finite = (
                     not d.is_floating_point()
                     or math.isfinite(sum(data))
@@ -367,10 +391,7 @@ CAPTURE = True
 def snap(t: Any) -> Snapshot | None:
     """Snapshot a tensor; None for anything else (or an undefined gradient)."""
     if CAPTURE and isinstance(t, torch.Tensor):
-        try:
-            return Snapshot(t)
-        except RuntimeError:  # meta tensors, freed storage: nothing to show
-            return None
+        return Snapshot(t)
     return None
 
 
@@ -380,9 +401,10 @@ def value_of(s: Snapshot | None) -> Value | None:
 
 
 def is_finite(t: torch.Tensor) -> bool:
-    """True when every element is finite (non-float tensors always are)."""
+    """True when every element is finite (non-float tensors always are; so are those of
+    torch.func transforms, which cannot be read)."""
     with torch._C.DisableTorchFunction():
-        if not (t.is_floating_point() or t.is_complex()):
+        if not (t.is_floating_point() or t.is_complex()) or _is_functorch_wrapped(t):
             return True
         d = t.detach()
         # One reduction: NaN and inf propagate into the sum (overflow is re-checked exactly).
