@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Iterator
 
@@ -150,3 +151,37 @@ def test_a_killed_fork_server_is_replaced(
     trace = loop.run_until_complete(pool.run(PROGRAM))
     assert trace.error is None
     assert pool._server is not server
+
+
+OPTIMIZER_PROGRAM = """import torch
+m = torch.nn.Linear(2, 1)
+opt = torch.optim.Adam(m.parameters(), lr=0.1)
+m(torch.ones(3, 2)).sum().backward()
+opt.step()
+print("stepped")
+"""
+
+
+def test_the_sandbox_keeps_its_own_tmp_when_the_server_has_tmp_on_its_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server started from a script in /tmp has /tmp on sys.path. Binding it read-only into the
+    # sandbox used to hide the sandbox's writable /tmp: importing torch._dynamo (which every
+    # optimizer does) then failed, and every optimizer program with it.
+    from gradstage.sandbox import bwrap
+
+    monkeypatch.setattr(sys, "path", ["/tmp", "/", *sys.path])
+    binds = bwrap._binds()
+    bound = {binds[i + 2] for i, arg in enumerate(binds) if arg == "--ro-bind"}
+    assert "/tmp" not in bound
+    assert "/" not in bound
+    loop = asyncio.new_event_loop()
+    pool = SandboxPool(Limits(), concurrency=1)
+    try:
+        loop.run_until_complete(pool.start())
+        trace = loop.run_until_complete(pool.run(OPTIMIZER_PROGRAM))
+    finally:
+        loop.run_until_complete(pool.close())
+        loop.close()
+    assert trace.error is None, trace.error
+    assert trace.stdout == "stepped\n"

@@ -31,6 +31,11 @@ def _binds() -> list[str]:
         real = os.path.realpath(path)
         if not os.path.isdir(real) or real.startswith("/usr") or real in seen:
             continue
+        if _covers_tmp(real):
+            # /tmp itself on sys.path (a script run from /tmp) or one of its parents: binding it
+            # would replace the sandbox's private, writable /tmp, which torch needs (importing
+            # torch._dynamo looks for a temporary directory).
+            continue
         if any(real.startswith(s + "/") for s in seen):
             continue
         seen.add(real)
@@ -40,6 +45,11 @@ def _binds() -> list[str]:
     if os.path.isdir("/sys/devices/system/cpu"):
         args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
     return args
+
+
+def _covers_tmp(path: str) -> bool:
+    """True for /tmp and the folders that contain it."""
+    return path == "/tmp" or "/tmp".startswith(path.rstrip("/") + "/")
 
 
 def _pythonpath() -> list[str]:

@@ -120,7 +120,13 @@ def serve(ctrl_fd: int) -> None:
     import gradstage.sandbox.lockdown  # noqa: F401 - loads libseccomp before any lockdown
     from gradstage.tracer import trace_program
 
-    trace_program(WARM_UP)
+    warm = trace_program(WARM_UP)
+    if warm.error is not None:
+        # A sandbox that cannot run the warm-up (every optimizer, create_graph, a plot) would
+        # fail learners' programs in ways that explain nothing: refuse to start, and say why.
+        sys.stderr.write(f"warm-up program failed: {warm.error.type}: {warm.error.message}\n")
+        sys.stderr.flush()
+        raise SystemExit(3)
     # What the server holds now (torch, the tracer, their caches) lives as long as it does.
     # Frozen, it is left out of every collection in the children: a child's full collection
     # would otherwise walk all of it, and writing the collector's marks would copy its memory
