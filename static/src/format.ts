@@ -19,7 +19,8 @@ export function short(v: Value | null | undefined): string {
     return `[${v.shape.join("×")}] ${num(v.data[0], 3)}, ${num(v.data[1], 3)}…`;
   }
   const s = v.stats;
-  return `[${v.shape.join("×")}] μ=${num(s?.mean ?? null, 3)}`;
+  if (!s) return `[${v.shape.join("×")}]`;
+  return `[${v.shape.join("×")}] μ=${num(s.mean, 3)}`;
 }
 
 /** Rows of a small tensor for a matrix display (at most 2-D shown; higher dims flattened). */

@@ -1,6 +1,7 @@
 // A tensor's value for the inspector: a number, a small matrix as a heatmap, or a summary.
 import { el } from "./dom.ts";
 import { isFiniteNum, num, rows } from "./format.ts";
+import { t } from "./i18n.ts";
 import type { Num, Value } from "./types.ts";
 
 function colour(x: Num, lo: number, hi: number): string {
@@ -12,6 +13,9 @@ function colour(x: Num, lo: number, hi: number): string {
 
 export function valueView(v: Value | null | undefined): HTMLElement {
   if (!v) return el("span", { class: "value value--none" }, "None");
+  if (!v.data && !v.stats && !v.preview) {
+    return el("span", { class: "value value--none" }, `${v.dtype} [${v.shape.join("×")}]: ${t("unread")}`);
+  }
   if (v.data && v.shape.length === 0) return el("span", { class: "value value--scalar" }, num(v.data[0], 6));
   const table = rows(v);
   if (table) {

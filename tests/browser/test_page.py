@@ -397,3 +397,26 @@ def test_saved_tensors_show_the_tensor_or_the_value_autograd_kept(
     mean = inspector.locator(".saved li", has_text="result1")
     expect(mean).to_contain_text("2")  # the batch means: 2 and 4
     expect(mean).to_contain_text("4")
+
+
+def test_a_value_that_could_not_be_read_says_so(page: Page, live_server: str) -> None:
+    program = (
+        "import torch\n"
+        "from torch.func import vmap\n"
+        "y = vmap(lambda row: row * 2 + 1)(torch.ones(3, 2))\n"
+        "print(y)\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.keyboard.press("End")
+    trace = page.evaluate("window.gradstage.trace")
+    unread = [
+        t["id"]
+        for t in trace["tensors"]
+        if t.get("value") and "data" not in t["value"] and "stats" not in t["value"]
+    ]
+    assert unread
+    page.locator(f"[data-node-id='{unread[0]}']").click()
+    expect(page.locator(".inspector")).to_contain_text("values not readable here")
+    expect(page.locator(".console__out")).to_contain_text("tensor([[3., 3.]")
