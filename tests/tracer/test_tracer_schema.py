@@ -57,3 +57,11 @@ def test_the_committed_json_schema_file_is_the_generated_one() -> None:
 def test_the_committed_json_schema_is_a_valid_schema() -> None:
     committed = Path(__file__).resolve().parents[2] / "docs" / "trace.schema.json"
     jsonschema.Draft202012Validator.check_schema(json.loads(committed.read_text(encoding="utf-8")))
+
+
+def test_a_byte_order_mark_before_the_program_is_skipped_as_python_skips_it_in_a_file() -> None:
+    source = "\ufeffimport torch\nx = torch.ones(2, requires_grad=True)\nprint(x * 2)\n"
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stdout == "tensor([2., 2.], grad_fn=<MulBackward0>)\n"
+    assert next(t for t in trace.tensors if t.name == "x").line == 2

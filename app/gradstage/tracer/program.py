@@ -251,6 +251,9 @@ def trace_program(
     output survives a program that is killed).
     """
     limits = limits or Limits()
+    # A byte-order mark (pasted from some Windows editors) is not code: Python skips it in a
+    # file, so it is skipped here too.
+    source = source.removeprefix("\ufeff")
     if overrides:
         import msgspec
 
