@@ -94,7 +94,8 @@ class Histogram(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Value(msgspec.Struct, frozen=True, omit_defaults=True):
-    """A tensor's contents at one moment: whole when small, summarised when large."""
+    """A tensor's contents at one moment: whole when small, summarised when large; only its
+    shape and dtype when the contents cannot be read (a torch.func transform's tensor)."""
 
     shape: list[int]
     dtype: str
@@ -142,7 +143,12 @@ class TensorInfo(msgspec.Struct, omit_defaults=True):
 
 
 class SavedTensor(msgspec.Struct, omit_defaults=True):
-    """Something a Node saved for backward (``_saved_self``, ``_saved_other`` ...)."""
+    """Something a Node saved for backward (``_saved_self``, ``_saved_other`` ...).
+
+    ``tensor``: the id of a tensor the Trace knows (an input, or the Node's own output);
+    ``value``: the contents of one only autograd holds (a batch norm's mean); ``scalar``: a
+    number, or a flag or tuple spelled as Python spells it (``"True"``, ``"[1, 1]"``).
+    """
 
     name: str
     tensor: str | None = None
