@@ -1,7 +1,9 @@
 // A layered (Sugiyama-style) left-to-right layout for autograd graphs, small and fast enough for
 // thousands of nodes: layers by longest path (sources pulled next to their first use), crossings
 // reduced by barycentre sweeps, then each node placed near its neighbours without overlapping.
-// It replaces a general-purpose engine (elkjs, 1.4 MB) that was slower on big graphs.
+// It replaces a general-purpose engine (elkjs, 1.4 MB) that was slower on big graphs. A graph in
+// several pieces (the iterations of a loop whose detail was left out) is laid out piece by piece
+// and the pieces packed in rows, instead of sharing columns and stacking into one tall strip.
 
 export interface LNode { id: string; width: number; height: number }
 export interface LEdge { src: string; dst: string }
@@ -9,7 +11,72 @@ export interface LResult { positions: Record<string, [number, number]>; width: n
 
 export interface LOptions { layerGap?: number; nodeGap?: number; sweeps?: number }
 
+/** Rows of packed pieces aim at about this width : height (a wide screen's graph panel). */
+const ASPECT = 1.6;
+const PIECE_GAP = 48;
+
 export function layered(nodes: LNode[], edges: LEdge[], options: LOptions = {}): LResult {
+  const pieces = connectedPieces(nodes, edges);
+  if (pieces.length <= 1) return layoutPiece(nodes, edges, options);
+  const laid = pieces.map((piece) => ({ piece, result: layoutPiece(piece.nodes, piece.edges, options) }));
+  let area = 0;
+  let widest = 0;
+  for (const { result } of laid) {
+    area += (result.width + PIECE_GAP) * (result.height + PIECE_GAP);
+    widest = Math.max(widest, result.width);
+  }
+  const rowWidth = Math.max(widest, Math.sqrt(area * ASPECT));
+  const positions: Record<string, [number, number]> = {};
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  let width = 0;
+  for (const { result } of laid) {
+    if (x > 0 && x + result.width > rowWidth) {
+      x = 0;
+      y += rowHeight + PIECE_GAP;
+      rowHeight = 0;
+    }
+    for (const [id, [px, py]] of Object.entries(result.positions)) positions[id] = [x + px, y + py];
+    width = Math.max(width, x + result.width);
+    rowHeight = Math.max(rowHeight, result.height);
+    x += result.width + PIECE_GAP;
+  }
+  return { positions, width, height: y + rowHeight };
+}
+
+/** The connected pieces of the graph (edges taken both ways), in the order of their first node. */
+function connectedPieces(nodes: LNode[], edges: LEdge[]): { nodes: LNode[]; edges: LEdge[] }[] {
+  const parent = new Map<string, string>();
+  for (const node of nodes) parent.set(node.id, node.id);
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    while (parent.get(id) !== root) {
+      const next = parent.get(id)!;
+      parent.set(id, root);
+      id = next;
+    }
+    return root;
+  };
+  for (const e of edges) {
+    if (!parent.has(e.src) || !parent.has(e.dst)) continue;
+    const a = find(e.src);
+    const b = find(e.dst);
+    if (a !== b) parent.set(b, a);
+  }
+  const byRoot = new Map<string, { nodes: LNode[]; edges: LEdge[] }>();
+  for (const node of nodes) {
+    const root = find(node.id);
+    let piece = byRoot.get(root);
+    if (!piece) byRoot.set(root, (piece = { nodes: [], edges: [] }));
+    piece.nodes.push(node);
+  }
+  for (const e of edges) if (parent.has(e.src) && parent.has(e.dst)) byRoot.get(find(e.src))!.edges.push(e);
+  return [...byRoot.values()];
+}
+
+function layoutPiece(nodes: LNode[], edges: LEdge[], options: LOptions): LResult {
   const layerGap = options.layerGap ?? 34;
   const nodeGap = options.nodeGap ?? 18;
   const n = nodes.length;

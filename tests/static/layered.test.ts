@@ -66,3 +66,26 @@ test("five thousand nodes are laid out", () => {
 test("an empty graph has an empty box", () => {
   assert.deepEqual(layered([], []), { positions: {}, width: 0, height: 0 });
 });
+
+test("a graph in many pieces is packed in rows, not stacked into one tall strip", () => {
+  const nodes: LNode[] = [];
+  const edges: LEdge[] = [];
+  for (let piece = 0; piece < 115; piece++) {
+    for (let i = 0; i < 3; i++) nodes.push({ id: `p${piece}n${i}`, width: 112, height: 58 });
+    edges.push({ src: `p${piece}n0`, dst: `p${piece}n1` }, { src: `p${piece}n1`, dst: `p${piece}n2` });
+  }
+  nodes.push({ id: "alone", width: 112, height: 58 });
+  const { positions, width, height } = layered(nodes, edges);
+  assert.equal(Object.keys(positions).length, nodes.length);
+  assert.ok(width / height > 0.5 && width / height < 4, `aspect ${width}:${height}`);
+  for (const e of edges) assert.ok(positions[e.src][0] < positions[e.dst][0], `${e.src} -> ${e.dst} must point right`);
+  const boxes = nodes.map((n) => [positions[n.id][0], positions[n.id][1], n.width, n.height]);
+  for (let i = 0; i < boxes.length; i++) {
+    const [x, y, w, h] = boxes[i];
+    assert.ok(x >= 0 && y >= 0 && x + w <= width + 1e-6 && y + h <= height + 1e-6, `${nodes[i].id} inside the box`);
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [x2, y2, w2, h2] = boxes[j];
+      assert.ok(x + w <= x2 || x2 + w2 <= x || y + h <= y2 || y2 + h2 <= y, `${nodes[i].id} and ${nodes[j].id} overlap`);
+    }
+  }
+});
