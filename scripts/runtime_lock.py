@@ -29,28 +29,25 @@ HEADER = (
 def closure(roots: list[str]) -> set[str]:
     """Canonical names of ``roots`` and everything they require, transitively."""
     needed: set[str] = set()
-    pending = [(Requirement(r), frozenset[str]()) for r in roots]
+    pending = [Requirement(r) for r in roots]
     seen: set[tuple[str, frozenset[str]]] = set()
     while pending:
-        req, _ = pending.pop()
+        req = pending.pop()
         name = canonicalize_name(req.name)
         key = (name, frozenset(req.extras))
         if key in seen:
             continue
         seen.add(key)
         needed.add(name)
-        requires = metadata.distribution(req.name).requires or []
-        for line in requires:
+        for line in metadata.distribution(req.name).requires or []:
             sub = Requirement(line)
-            if sub.marker is None:
-                pending.append((sub, frozenset()))
-                continue
             # A requirement applies when its marker holds for this platform with no extra, or
             # with one of the extras asked for.
-            for extra in ("", *req.extras):
-                if sub.marker.evaluate({**default_environment(), "extra": extra}):
-                    pending.append((sub, frozenset()))
-                    break
+            extras = ("", *req.extras)
+            if sub.marker is None or any(
+                sub.marker.evaluate({**default_environment(), "extra": e}) for e in extras
+            ):
+                pending.append(sub)
     return needed
 
 

@@ -167,11 +167,7 @@ class Snapshot:
                     data = [float(x) for x in data]  # integers and booleans
                 self._value = Value(shape=self._shape, dtype=self._dtype, data=data)
             else:
-                summarise_waiting()
-                if self._value is None:  # defensive: every waiting copy is in the batch
-                    assert self._tensor is not None
-                    self._value = summarise(self._tensor, self._shape, self._dtype)
-                    self._tensor = None
+                summarise_waiting()  # every waiting copy, this one included
         assert self._value is not None
         return self._value
 
@@ -292,13 +288,15 @@ def summarise_waiting() -> None:
     """Summarise every medium snapshot still waiting (and still wanted), in one batch per
     dtype."""
     global _waiting_elements
-    live = [s for ref in _waiting if (s := ref()) is not None and s._tensor is not None]
+    live = [
+        (s, s._tensor) for ref in _waiting if (s := ref()) is not None and s._tensor is not None
+    ]
     _waiting.clear()
     _waiting_elements = 0
     for dtype in _FLOATS:
-        group = [s for s in live if s._tensor is not None and s._tensor.dtype == dtype]
+        group = [s for s, copy in live if copy.dtype == dtype]
         if group:
-            arrays = [s._tensor.numpy() for s in group if s._tensor is not None]
+            arrays = [copy.numpy() for _, copy in live if copy.dtype == dtype]
             for s, v in zip(group, _summarise_batch(arrays, group), strict=True):
                 s._value, s._tensor = v, None
 
