@@ -252,7 +252,7 @@ async function redraw(): Promise<void> {
   if (token !== drawToken || !positions) return;
   graph = next;
   graphView.draw(next, positions);
-  graphView.fit();
+  graphView.fit(false);
   root.dataset.layoutMs = String(Math.round(performance.now() - started));
   root.dataset.graphNodes = String(next.nodes.length);
   if (frame) graphView.show(frame);

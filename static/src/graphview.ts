@@ -42,8 +42,7 @@ export class GraphView {
   private size = { width: 0, height: 0 };
   private selected: string | null = null;
   private litKey = "";
-  private drawnIn: DOMRect | null = null; // the graph's box when draw() began, for fit()
-  private viewport = { width: 1, height: 1 };
+  private viewport = { width: 0, height: 0 }; // the graph's box on the page, as last measured
 
   constructor(container: HTMLElement, private readonly callbacks: GraphCallbacks) {
     this.root = document.createElement("div");
@@ -75,7 +74,7 @@ export class GraphView {
       .scaleExtent([0.05, 4])
       // The graph's own size, as last measured: d3's default reads it from the element at
       // every zoom, which right after drawing forces the browser to lay out every box.
-      .extent(() => [[0, 0], [this.viewport.width, this.viewport.height]])
+      .extent(() => [[0, 0], [Math.max(1, this.viewport.width), Math.max(1, this.viewport.height)]])
       .on("zoom", (event) => this.transform(event.transform.x, event.transform.y, event.transform.k));
     (select(this.root) as Selection<HTMLDivElement, unknown, null, undefined>).call(this.zoomer).on("dblclick.zoom", null);
     this.root.addEventListener("click", (event) => {
@@ -98,7 +97,7 @@ export class GraphView {
   draw(graph: DGraph, layout: Layout): void {
     // Measured now, while the page is laid out: after thousands of new boxes, reading it would
     // make the browser lay all of them out at once, text included, before fit() can zoom out.
-    this.drawnIn = this.measure();
+    this.measure();
     this.graph = graph;
     this.size = { width: layout.width, height: layout.height };
     this.nodeLayer.replaceChildren();
@@ -246,16 +245,16 @@ export class GraphView {
     }
   }
 
-  /** The graph's box on the page, remembered for zooming. */
-  private measure(): DOMRect {
+  /** Remember the graph's box on the page (for fit() and zooming). */
+  private measure(): void {
     const box = this.root.getBoundingClientRect();
-    if (box.width && box.height) this.viewport = { width: box.width, height: box.height };
-    return box;
+    this.viewport = { width: box.width, height: box.height };
   }
 
-  fit(): void {
-    const box = this.drawnIn ?? this.measure();
-    this.drawnIn = null;
+  /** Zoom so the whole graph fits; ``remeasure`` false right after draw(), which measured. */
+  fit(remeasure = true): void {
+    if (remeasure) this.measure();
+    const box = this.viewport;
     if (!box.width || !this.size.width) return;
     const scale = Math.min(2, 0.92 * Math.min(box.width / this.size.width, box.height / this.size.height));
     const tx = (box.width - this.size.width * scale) / 2;
