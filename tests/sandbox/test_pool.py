@@ -185,3 +185,23 @@ def test_the_sandbox_keeps_its_own_tmp_when_the_server_has_tmp_on_its_path(
         loop.close()
     assert trace.error is None, trace.error
     assert trace.stdout == "stepped\n"
+
+
+def test_tutorial_uses_of_sys_and_io_run_in_the_sandbox(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    # torch.save into memory and sys.exit are everyday tutorial code, not escapes: the
+    # precheck lets them through and the sandbox runs them as plain Python does.
+    source = (
+        "import io\nimport sys\nimport torch\n"
+        "buffer = io.BytesIO()\n"
+        "torch.save({'w': torch.arange(3.0)}, buffer)\n"
+        "buffer.seek(0)\n"
+        "print(torch.load(buffer)['w'])\n"
+        "sys.stdout.flush()\n"
+        "sys.exit(0)\n"
+        "print('not reached')\n"
+    )
+    trace = loop.run_until_complete(pool.run(source))
+    assert trace.error is None
+    assert trace.stdout == "tensor([0., 1., 2.])\n"
