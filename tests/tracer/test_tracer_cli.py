@@ -18,7 +18,7 @@ print(x.grad)
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gradstage.cli", *args],
+        [sys.executable, "-m", "gradstage", *args],
         input=stdin,
         capture_output=True,
         text=True,
