@@ -103,6 +103,10 @@ class Value(msgspec.Struct, frozen=True, omit_defaults=True):
     stats: Stats | None = None
     preview: list[Number] | None = None
     histogram: Histogram | None = None
+    # A complex tensor: ``imag`` holds the imaginary parts beside ``data``'s real parts (small
+    # tensors); a summarised one describes its real part only and says so.
+    imag: list[Number] | None = None
+    real_part_only: bool = False
 
 
 class TraceError(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -320,6 +324,8 @@ class ParamStep(msgspec.Struct, omit_defaults=True):
     before: Value | None = None
     grad: Value | None = None
     after: Value | None = None
+    # The optimizer's state for this parameter after the step: its tensors (momentum buffers,
+    # Adam's averages) and numbers; lists (LBFGS's history) are left out.
     state: dict[str, Value | Number] = msgspec.field(default_factory=dict)
 
 
@@ -333,20 +339,24 @@ class OptimizerEvent(EventBase, tag="optimizer"):
 
 
 class ClipEvent(EventBase, tag="clip"):
-    """``clip_grad_norm_``: grads scaled by ``max_norm / total_norm`` when the norm is larger."""
+    """``clip_grad_norm_``: grads scaled by ``max_norm / total_norm`` when the norm is larger;
+    or (``how="value"``) ``clip_grad_value_``: every element clamped to ``±clip_value``."""
 
     max_norm: float = 0.0
     total_norm: Number = 0.0
     clipped: bool = False
+    how: Literal["norm", "value"] = "norm"
+    clip_value: float | None = None
     tensors: list[str] = msgspec.field(default_factory=list)
     before: list[Value | None] = msgspec.field(default_factory=list)
     after: list[Value | None] = msgspec.field(default_factory=list)
 
 
 class PrintEvent(EventBase, tag="print"):
-    """Text the program wrote to stdout (the exact characters)."""
+    """Text the program wrote to stdout, or to stderr (the exact characters)."""
 
     text: str = ""
+    stream: Literal["stdout", "stderr"] = "stdout"
 
 
 class PlotEvent(EventBase, tag="plot"):
@@ -471,6 +481,9 @@ class Trace(msgspec.Struct, omit_defaults=False):
     nodes: list[Node]
     edges: list[Edge]
     events: list[Event]
+    # What the program wrote to stderr (``print(..., file=sys.stderr)``, logging), exactly;
+    # its writes are also print events, marked ``stream="stderr"``.
+    stderr: str = ""
     series: list[Series] = msgspec.field(default_factory=list)
     truncated: Truncation | None = None
     meta: Meta = msgspec.field(default_factory=Meta)

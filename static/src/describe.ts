@@ -24,7 +24,10 @@ export function describe(e: TraceEvent | null, trace: Trace): string {
     case "anomaly": return t("nowAnomaly", { what: String(e.what), phase: String(e.phase) });
     case "hook": return t("nowHook", { name: name(e.tensor) });
     case "iteration": return t("nowIteration", { i: Number(e.index) });
-    case "clip": return t("nowClip", { norm: String(e.total_norm) });
+    case "clip":
+      return e.how === "value"
+        ? t("nowClipValue", { value: String(e.clip_value) })
+        : t("nowClip", { norm: String(e.total_norm) });
     case "retain_grad": return t("nowRetain", { name: name(e.tensor) });
     case "backward_end": return t("nowBackwardEnd");
     case "warning": return t("nowWarning", { message: String(e.message).slice(0, 100) });

@@ -10,7 +10,16 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 export function consoleView(frame: Frame | null, trace: Trace | null, atEnd: boolean): HTMLElement {
   const box = el("section", { class: "console" }, el("h2", {}, t("console")));
   const text = frame ? frame.stdout : "";
-  box.append(el("pre", { class: "console__out" }, text || t("noOutput")));
+  const out = el("pre", { class: "console__out" });
+  if (!text) out.append(t("noOutput"));
+  let at = 0;
+  for (const [start, end] of frame?.stderr ?? []) {
+    if (start > at) out.append(text.slice(at, start));
+    out.append(el("span", { class: "console__stderr", title: "stderr" }, text.slice(start, end)));
+    at = end;
+  }
+  if (text && at < text.length) out.append(text.slice(at));
+  box.append(out);
   const error = trace?.error;
   if (error && (atEnd || frame?.errorLine != null || frame?.event?.kind === "error")) {
     box.append(

@@ -11,7 +11,10 @@ export interface Frame {
   accumulation: Map<string, Accumulation>;
   state: Map<string, string>;
   activeEdges: Set<string>;
+  /** Everything printed so far, as a terminal shows it (stdout and stderr in order). */
   stdout: string;
+  /** Where in ``stdout`` each stderr write starts and ends. */
+  stderr: [number, number][];
   errorLine: number | null;
   errorNode: string | null;
   iteration: number | null;
@@ -51,7 +54,7 @@ export class Player {
     }
     for (const n of this.trace.nodes) state.set(n.id, "idle");
     return {
-      step: -1, value, grad: new Map(), accumulation: new Map(), state, activeEdges: new Set(), stdout: "",
+      step: -1, value, grad: new Map(), accumulation: new Map(), state, activeEdges: new Set(), stdout: "", stderr: [],
       errorLine: null, errorNode: null, iteration: null, phase: "forward", event: null,
     };
   }
@@ -178,9 +181,12 @@ export class Player {
         });
         break;
       }
-      case "print":
-        f.stdout += String(e.text ?? "");
+      case "print": {
+        const text = String(e.text ?? "");
+        if (e.stream === "stderr") f.stderr = [...f.stderr, [f.stdout.length, f.stdout.length + text.length]];
+        f.stdout += text;
         break;
+      }
       case "anomaly": {
         const id = (e.node as string) ?? (e.tensor as string);
         if (id) f.state.set(id, "nan");
@@ -204,7 +210,7 @@ export class Player {
 }
 
 function zeros(v: Value): Value {
-  if (v.data) return { ...v, data: v.data.map(() => 0) };
+  if (v.data) return { ...v, data: v.data.map(() => 0), imag: v.imag?.map(() => 0) };
   return { shape: v.shape, dtype: v.dtype, stats: { min: 0, max: 0, mean: 0, std: 0 } };
 }
 

@@ -4,7 +4,10 @@ export type Num = number | "nan" | "inf" | "-inf";
 
 export interface Stats { min: number | null; max: number | null; mean: number | null; std: number | null; nan?: number; inf?: number }
 export interface Histogram { low: number; high: number; counts: number[]; sample?: number }
-export interface Value { shape: number[]; dtype: string; data?: Num[]; stats?: Stats; preview?: Num[]; histogram?: Histogram }
+export interface Value {
+  shape: number[]; dtype: string; data?: Num[]; stats?: Stats; preview?: Num[]; histogram?: Histogram;
+  imag?: Num[]; real_part_only?: boolean;
+}
 
 export interface TraceError { type: string; message: string; line?: number | null; explanation?: string | null; code?: string | null }
 
@@ -34,7 +37,8 @@ export interface Truncation { iterations_total?: number; iterations_detailed?: n
 
 export interface Trace {
   schema_version: number; stdout: string; error: TraceError | null; tensors: TensorInfo[]; nodes: GraphNode[];
-  edges: Edge[]; events: TraceEvent[]; series?: Series[]; truncated?: Truncation | null; meta?: Record<string, unknown>;
+  edges: Edge[]; events: TraceEvent[]; stderr?: string; series?: Series[]; truncated?: Truncation | null;
+  meta?: Record<string, unknown>;
 }
 
 export interface Selector { kind: string; nth?: number; tensor?: string; node?: string; line?: number; iteration?: number }

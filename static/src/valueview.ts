@@ -1,6 +1,6 @@
 // A tensor's value for the inspector: a number, a small matrix as a heatmap, or a summary.
 import { el } from "./dom.ts";
-import { isFiniteNum, num, rows } from "./format.ts";
+import { entry, isFiniteNum, num, rows } from "./format.ts";
 import { t } from "./i18n.ts";
 import type { Num, Value } from "./types.ts";
 
@@ -16,7 +16,8 @@ export function valueView(v: Value | null | undefined): HTMLElement {
   if (!v.data && !v.stats && !v.preview) {
     return el("span", { class: "value value--none" }, `${v.dtype} [${v.shape.join("×")}]: ${t("unread")}`);
   }
-  if (v.data && v.shape.length === 0) return el("span", { class: "value value--scalar" }, num(v.data[0], 6));
+  if (v.data && v.shape.length === 0) return el("span", { class: "value value--scalar" }, entry(v, 0, 6));
+  if (v.data && v.imag) return complexView(v);
   const table = rows(v);
   if (table) {
     const finite = (v.data ?? []).filter(isFiniteNum) as number[];
@@ -47,5 +48,29 @@ export function valueView(v: Value | null | undefined): HTMLElement {
     box.append(bars, el("div", { class: "value__range" }, `${num(v.histogram.low)} … ${num(v.histogram.high)}`));
   }
   if (v.preview) box.append(el("div", { class: "value__preview" }, `[${v.preview.map((x) => num(x, 3)).join(", ")}, …]`));
+  if (v.real_part_only) box.prepend(el("div", { class: "value__note" }, t("realPartOnly")));
   return box;
+}
+
+/** A small complex tensor: its elements as a+bj, shaded by their modulus. */
+function complexView(v: Value): HTMLElement {
+  const data = v.data ?? [];
+  const imag = v.imag ?? [];
+  const size = data.map((re, i) => {
+    const im = imag[i] ?? 0;
+    return isFiniteNum(re) && isFiniteNum(im) ? Math.hypot(re, im) : Number.NaN;
+  });
+  const peak = Math.max(0, ...size.filter(Number.isFinite));
+  const cols = v.shape.length <= 1 ? Math.max(1, data.length) : v.shape[v.shape.length - 1];
+  const grid = el("table", { class: "value value--matrix value--complex" });
+  for (let start = 0; start < data.length; start += cols) {
+    const tr = el("tr");
+    for (let i = start; i < Math.min(start + cols, data.length); i++) {
+      const m = size[i];
+      const cls = Number.isFinite(m) ? colour(m, 0, peak) : "cell--bad";
+      tr.append(el("td", { class: cls }, entry(v, i, 4)));
+    }
+    grid.append(tr);
+  }
+  return grid;
 }

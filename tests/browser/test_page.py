@@ -420,3 +420,31 @@ def test_a_value_that_could_not_be_read_says_so(page: Page, live_server: str) ->
     page.locator(f"[data-node-id='{unread[0]}']").click()
     expect(page.locator(".inspector")).to_contain_text("values not readable here")
     expect(page.locator(".console__out")).to_contain_text("tensor([[3., 3.]")
+
+
+def test_stderr_and_complex_values_are_shown_as_python_shows_them(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import sys\n"
+        "import torch\n"
+        "print('to stdout')\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "z = torch.tensor([1 + 2j, 3 - 4j], requires_grad=True)\n"
+        "z.abs().sum().backward()\n"
+        "print('done')\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.keyboard.press("End")
+    console = page.locator(".console__out")
+    expect(console).to_have_text("to stdout\nto stderr\ndone\n")
+    expect(console.locator(".console__stderr")).to_have_text("to stderr\n")
+    assert page.evaluate("window.gradstage.trace.stderr") == "to stderr\n"
+    tensor_node(page, "z").click()
+    inspector = page.locator(".inspector")
+    expect(inspector).to_contain_text("1+2j")
+    expect(inspector).to_contain_text("3-4j")
+    expect(inspector).to_contain_text("0.6-0.8j")  # z.grad = z / |z|, as PyTorch computes it
+    shot(page, "13-stderr-complex")

@@ -8,7 +8,7 @@ flow from the frozen parameters is marked ``requires_grad_false`` (as ``no_grad`
 from __future__ import annotations
 
 import torch
-from gradstage.schema import Edge, OpEvent, TensorInfo, Trace, Value
+from gradstage.schema import Edge, OpEvent, TensorInfo, Trace, UpdateEvent, Value
 from gradstage.tracer import trace_program
 
 from tests.tracer.oracle import program, run_plainly
@@ -157,3 +157,28 @@ y.sum().backward()
     w = _by_name(trace)["w"]
     assert w.grad is not None
     assert w.grad.data == [4.0] * 6
+
+
+def test_a_view_changed_in_place_under_no_grad_leaves_the_program_running_as_plainly() -> None:
+    # Afterwards autograd refuses to say anything about `row` (its grad_fn is "<Invalid>"):
+    # the tracer must neither read it nor fail on it, during the run or when building the Trace.
+    source = """
+import torch
+w = torch.zeros(2, 3, requires_grad=True)
+with torch.no_grad():
+    row = w[0]
+    row.add_(1.0)
+    print(row.sum().item())
+(w * 2).sum().backward()
+print(w.grad)
+print(row)
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stdout == run_plainly(source).stdout
+    updates = [e for e in trace.events if isinstance(e, UpdateEvent)]
+    assert [(e.line, e.op) for e in updates] == [(6, "add_")]
+    w = next(t for t in trace.tensors if t.name == "w")
+    assert updates[0].tensor == w.id
+    assert updates[0].after is not None
+    assert updates[0].after.data == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]

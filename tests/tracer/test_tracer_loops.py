@@ -290,3 +290,61 @@ out.backward()
     trace = trace_program(source)
     assert trace.error is None
     assert [e for e in trace.events if isinstance(e, IterationEvent)] == []
+
+
+@pytest.mark.parametrize(
+    ("stop", "last"),
+    [
+        ("    if loss.item() < 0.05:\n        break\n", "break"),
+        ("    if loss.item() < 0.05:\n        return\n", "return"),
+    ],
+)
+def test_a_loop_that_stops_early_keeps_the_iterations_it_really_ran_last(
+    stop: str, last: str
+) -> None:
+    # range(5000) says nothing about where early stopping ends: the iterations before the stop
+    # are the last ones, and must not have been skipped in advance.
+    body = (
+        "for step in range(5000):\n"
+        "    loss = ((x * w - y) ** 2).mean()\n"
+        "    loss.backward()\n"
+        "    with torch.no_grad():\n"
+        "        w.sub_(0.2 * w.grad)\n"
+        "    w.grad = None\n" + stop
+    )
+    if last == "return":
+        body = "def train():\n" + "".join(f"    {line}\n" for line in body.splitlines())
+        body += "train()\n"
+    source = (
+        "import torch\nx = torch.linspace(0, 1, 10)\ny = 2 * x\n"
+        "w = torch.zeros(1, requires_grad=True)\n" + body + "print('stopped')\n"
+    )
+    namespace: dict[str, object] = {}
+    exec(source.replace("print('stopped')", "steps = step" if last == "break" else ""), namespace)
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.truncated is not None
+    total = trace.truncated.iterations_total
+    assert total < 5000
+    assert trace.truncated.iterations_detailed == [0, 1, 2, total - 2, total - 1]
+    if last == "break":
+        assert total == namespace["steps"] + 1  # type: ignore[operator]
+
+
+def test_a_break_in_an_inner_loop_does_not_make_the_outer_loop_stop_early() -> None:
+    import ast
+
+    from gradstage.tracer.loops import _may_stop_early
+
+    def outer(source: str) -> bool:
+        loop = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.For | ast.While))
+        return _may_stop_early(loop)
+
+    assert outer("for i in range(3):\n    if i:\n        break\n")
+    assert not outer("for i in range(3):\n    for j in range(2):\n        break\n")
+    assert outer(
+        "for i in range(3):\n    for j in range(2):\n        pass\n    else:\n        break\n"
+    )
+    assert not outer("for i in range(3):\n    def f():\n        return 1\n")
+    assert outer("def g():\n    for i in range(3):\n        while True:\n            return i\n")
+    assert not outer("for i in range(3):\n    x = i\nelse:\n    pass\n")

@@ -154,6 +154,9 @@ from torch.func import grad, vmap
 g = grad(lambda x: (x.sin() ** 2).sum())
 print(g(torch.tensor([0.5, 1.0])))
 print(vmap(lambda x: x * 2 + 1)(torch.ones(3, 2)))
+# Per-sample gradients: the backward inside vmap has a batched loss, which is not plotted.
+f = lambda v, x: (v * x).sum() ** 2
+print(vmap(grad(f), in_dims=(None, 0))(torch.ones(3), torch.arange(6.0).reshape(2, 3)))
 """
     trace = trace_program(source)
     assert trace.error is None
@@ -169,3 +172,14 @@ print(vmap(lambda x: x * 2 + 1)(torch.ones(3, 2)))
     assert all(v.dtype == "float32" for v in shape_only)
     assert [2] in [v.shape for v in shape_only]  # one row of the vmapped (3, 2) batch
     assert msgspec.json.decode(encode(trace), type=Trace) == trace
+
+
+def test_a_large_complex_tensor_is_summarised_by_its_real_part_and_says_so() -> None:
+    z = torch.complex(torch.linspace(-1, 1, 1000), torch.full((1000,), 7.0))
+    value = Snapshot(z).value()
+    assert value.real_part_only
+    assert value.imag is None
+    assert value.stats is not None
+    assert (value.stats.min, value.stats.max) == (-1.0, 1.0)
+    small = Snapshot(torch.tensor([1 + 2j, 3 - 4j])).value()
+    assert (small.data, small.imag, small.real_part_only) == ([1.0, 3.0], [2.0, -4.0], False)

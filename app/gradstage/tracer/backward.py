@@ -16,7 +16,7 @@ import torch
 
 from gradstage.tracer.explain import NAN_EXPLANATION
 from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
-from gradstage.tracer.values import Snapshot, is_finite, snap
+from gradstage.tracer.values import Snapshot, is_finite, is_functorch_wrapped, snap
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -150,6 +150,8 @@ def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | 
                 known = rec.registry.known(t)
                 name = known.name if known is not None else None
             with torch._C.DisableTorchFunction():
+                if is_functorch_wrapped(t):
+                    continue  # inside torch.func.vmap: one value per sample, none readable
                 rec.record_loss(name or "loss", float(t.detach().reshape(())), line)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from gradstage import schema as s
-from gradstage.tracer.graph import TensorRec
+from gradstage.tracer.graph import TensorRec, grad_fn_of
 from gradstage.tracer.recorder import Recorder
 from gradstage.tracer.timeline import Ev, is_skip, skip_fields
 from gradstage.tracer.values import Snapshot, snap
@@ -68,7 +68,7 @@ def _event(seq: int, ev: Ev) -> Any:
 
 def _final_grad(rec: TensorRec) -> Snapshot | None:
     t = rec.live() if rec.live is not None else None
-    if t is not None and t.is_leaf:
+    if t is not None and grad_fn_of(t) is None:  # a leaf (is_leaf reads grad_fn)
         with torch._C.DisableTorchFunction():
             grad = t.grad
             seen = rec.grad_seen
@@ -91,6 +91,7 @@ def build_trace(
     started: float,
     source: str,
     stdout_dropped: int,
+    stderr: str = "",
 ) -> Trace:
     """Assemble the Trace: events numbered in order, tables of tensors and Nodes, edges."""
     items = rec.timeline.finish()
@@ -260,6 +261,7 @@ def build_trace(
         nodes=nodes,
         edges=edges,
         events=events,
+        stderr=stderr,
         series=series,
         truncated=truncated,
         meta=meta,

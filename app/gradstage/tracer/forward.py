@@ -112,6 +112,18 @@ def _is_inplace(name: str) -> bool:
     return name.endswith("_") and not name.endswith("__") and not name.startswith("_")
 
 
+def _updated_leaf(target: torch.Tensor) -> torch.Tensor | None:
+    """The trained leaf an in-place op under ``no_grad`` changes: the target itself, or the
+    leaf it is a view of (``w[0].add_(1)``, ``w.diagonal().fill_(5)``, ``lin.weight[:, 0]
+    .zero_()``). After such an op autograd refuses to say anything about the view (reading
+    its ``grad_fn`` raises), so it is recorded as an update of the leaf, never as an op."""
+    with torch._C.DisableTorchFunction():
+        base = target._base if target._is_view() else target
+        if base is not None and base.is_leaf and base.requires_grad:
+            return base
+    return None
+
+
 def _set_requires_grad(r: Any, requires_grad: bool) -> None:
     """``t.requires_grad_(flag)`` / ``t.requires_grad = flag`` on a recorded tensor."""
     r.requires_grad = requires_grad
@@ -152,7 +164,7 @@ class ForwardMode(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         rec = self.rec
-        if rec.quiet:
+        if rec.quiet and rec.hushed():
             return func(*args, **kwargs)
         name = _op_name(func)
         if name in ("__get__", "__set__"):
@@ -237,13 +249,8 @@ class ForwardMode(TorchFunctionMode):
         before = None
         if target is not None and grad_owner is None:
             update_owner = rec.alias_owner.get(target)
-            if (
-                update_owner is None
-                and target.is_leaf
-                and target.requires_grad
-                and not grad_enabled
-            ):
-                update_owner = target
+            if update_owner is None and not grad_enabled:
+                update_owner = _updated_leaf(target)
             if update_owner is not None:
                 before = snap(update_owner)
         grad_before = snap(target) if grad_owner is not None else None

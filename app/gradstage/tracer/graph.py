@@ -101,6 +101,16 @@ def _dtype(t: torch.Tensor) -> str:
     return str(t.dtype).removeprefix("torch.")
 
 
+def grad_fn_of(t: torch.Tensor) -> Any:
+    """``t.grad_fn``, or None where autograd refuses to say: a view taken under ``no_grad``
+    whose base was then changed in place (PyTorch itself prints ``grad_fn=<Invalid>``; reading
+    the attribute raises). A program may hold such a view; the tracer must not fail on it."""
+    try:
+        return t.grad_fn
+    except RuntimeError:
+        return None
+
+
 class Registry:
     """Tensors and Nodes by id; looks objects up without keeping them alive."""
 
@@ -147,7 +157,7 @@ class Registry:
         gave it a new grad_fn or version), so look it up again by structure.
         """
         with torch._C.DisableTorchFunction():
-            grad_fn: Any = t.grad_fn
+            grad_fn: Any = grad_fn_of(t)
             known: TensorRec | None = self._by_object.get(t)
             if known is not None:
                 if not fresh:

@@ -16,6 +16,7 @@ with ``top=True``; the tracer uses the first of them that runs, as long as it ru
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
 ITER = "__gradstage_iteration__"
 LOOP = "__gradstage_for__"
@@ -33,9 +34,11 @@ def _mark_loop(stmt: ast.For | ast.While, top: bool) -> ast.stmt:
         # for x in ITERABLE -> for x in __gradstage_for__(line, ITERABLE, top): the wrapper
         # marks each step and knows how many there will be when ITERABLE has a length (range,
         # list, tensor), so the tracer can skip detail it will not keep.
+        # A loop that may stop early (break, return) has no known count: its last steps are
+        # the ones it really ran, so none can be skipped in advance.
         wrapped = ast.Call(
             func=ast.Name(id=LOOP, ctx=ast.Load()),
-            args=[line, stmt.iter, ast.Constant(top)],
+            args=[line, stmt.iter, ast.Constant(top), ast.Constant(_may_stop_early(stmt))],
             keywords=[],
         )
         stmt.iter = ast.copy_location(wrapped, stmt.iter)
@@ -49,6 +52,27 @@ def _mark_loop(stmt: ast.For | ast.While, top: bool) -> ast.stmt:
         finalbody=[_call(END, [ast.Constant(stmt.lineno)], stmt)],
     )
     return ast.copy_location(guarded, stmt)
+
+
+def _may_stop_early(loop: ast.For | ast.While) -> bool:
+    """True when the loop's body has a ``break`` of its own or a ``return``."""
+
+    def leaves(nodes: Iterable[ast.AST], own: bool) -> bool:
+        for node in nodes:
+            if isinstance(node, ast.Return) or (own and isinstance(node, ast.Break)):
+                return True
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                continue  # their returns are their own
+            if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+                # A break in an inner loop's body ends that loop; one in its else clause, this.
+                if leaves(node.body, False) or leaves(node.orelse, own):
+                    return True
+                continue
+            if leaves(ast.iter_child_nodes(node), own):
+                return True
+        return False
+
+    return leaves(loop.body, True)
 
 
 def _outermost_loops(body: list[ast.stmt], found: set[int]) -> None:

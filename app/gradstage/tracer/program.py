@@ -38,9 +38,19 @@ class OutputLimitExceeded(BaseException):
 class _Stdout:
     """Captures what the program prints, exactly, and puts it on the timeline."""
 
-    def __init__(self, rec: Recorder, cap: int, echo: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        rec: Recorder,
+        cap: int,
+        echo: Callable[[str], None] | None,
+        stream: str = "stdout",
+    ) -> None:
         self.rec = rec
         self.echo = echo
+        self.stream = stream
+        # After the run: where writes go (a logging handler the program set up keeps this
+        # object; in a notebook it must then write where it would have without the tracer).
+        self.released_to: Any = None
         self.cap = cap
         self.parts: list[str] = []
         self.size = 0
@@ -49,6 +59,9 @@ class _Stdout:
         self.errors = "strict"
 
     def write(self, text: str) -> int:
+        if self.released_to is not None:
+            written: int = self.released_to.write(text)
+            return written
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
@@ -67,16 +80,24 @@ class _Stdout:
             seg = self.rec.timeline._segment
             if seg:
                 last = seg[-1]
-            if isinstance(last, Ev) and last.kind == "print" and (last.fields["text"][-1:] != "\n"):
+            if (
+                isinstance(last, Ev)
+                and last.kind == "print"
+                and last.fields.get("stream", "stdout") == self.stream
+                and last.fields["text"][-1:] != "\n"
+            ):
                 last.fields["text"] += kept
-            else:
+            elif self.stream == "stdout":
                 self.rec.emit("print", line=line, text=kept)
+            else:
+                self.rec.emit("print", line=line, text=kept, stream=self.stream)
         if overflow:
             raise OutputLimitExceeded
         return len(text)
 
     def flush(self) -> None:
-        return None
+        if self.released_to is not None:
+            self.released_to.flush()
 
     def isatty(self) -> bool:
         return False
@@ -142,9 +163,12 @@ class _LoopMarks:
         light = count is not None and limits.detail_first <= index < count - limits.detail_last
         rec.begin_iteration(index, loop_line, light=light)
 
-    def loop(self, loop_line: int, iterable: Any, top: bool = True) -> Iterator[Any]:
-        """Wrap a for loop's iterable: mark each step, knowing the count when it can."""
-        total = operator.length_hint(iterable, -1)
+    def loop(
+        self, loop_line: int, iterable: Any, top: bool = True, early: bool = False
+    ) -> Iterator[Any]:
+        """Wrap a for loop's iterable: mark each step, knowing the count when it can
+        (``early``: the loop may break or return, so its length says nothing)."""
+        total = -1 if early else operator.length_hint(iterable, -1)
         count = total if total >= 0 else None
         iteration = self.iteration
         for item in iterable:
@@ -260,6 +284,7 @@ def trace_program(
         limits = msgspec.structs.replace(limits, **overrides)
     rec = Recorder(limits)
     out = _Stdout(rec, limits.stdout_bytes, echo)
+    err = _Stdout(rec, limits.stdout_bytes, None, "stderr")
     started = time.perf_counter()
     error: dict[str, Any] | None = None
 
@@ -273,7 +298,7 @@ def trace_program(
             "line": exc.lineno,
             "explanation": explain_error(type(exc).__name__, exc.msg or ""),
         }
-        return build_trace(rec, out.text(), error, started, source, out.dropped)
+        return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
 
     marks = _LoopMarks(rec)
 
@@ -307,7 +332,7 @@ def trace_program(
         )
 
     rec.seeded_by_program = "manual_seed" in source
-    old_stdout = sys.stdout
+    old_stdout, old_stderr = sys.stdout, sys.stderr
     old_showwarning = warnings.showwarning
     try:
         with (
@@ -322,12 +347,13 @@ def trace_program(
             # to collect during the program (often not the program's own): not a lesson.
             warnings.simplefilter("ignore", ResourceWarning)
             warnings.showwarning = on_warning
-            sys.stdout = out
+            sys.stdout, sys.stderr = out, err
             try:
                 with ForwardMode(rec):
                     exec(code, namespace)
             finally:
-                sys.stdout = old_stdout
+                sys.stdout, sys.stderr = old_stdout, old_stderr
+                out.released_to, err.released_to = old_stdout, old_stderr
                 warnings.showwarning = old_showwarning
     except OutputLimitExceeded as exc:
         error = {
@@ -360,4 +386,4 @@ def trace_program(
         }
     with contextlib.suppress(Exception):
         rec.name_from_frame(namespace)
-    return build_trace(rec, out.text(), error, started, source, out.dropped)
+    return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())

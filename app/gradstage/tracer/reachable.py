@@ -28,7 +28,7 @@ from gradstage.schema import Trace
 from gradstage.tracer.backward import _hook_graph
 from gradstage.tracer.build import build_trace
 from gradstage.tracer.explain import explain_error
-from gradstage.tracer.graph import _TAG, TensorRec
+from gradstage.tracer.graph import _TAG, TensorRec, grad_fn_of
 from gradstage.tracer.recorder import Recorder
 from gradstage.tracer.rules import base_name
 from gradstage.tracer.values import Snapshot, snap
@@ -136,7 +136,7 @@ def _trace(
     # Tensors with values: the tensor shown, named tensors of this graph, saved tensors.
     registry.tensor(tensor)
     for obj in namespace.values():
-        if isinstance(obj, torch.Tensor) and id(obj.grad_fn) in node_ids:
+        if isinstance(obj, torch.Tensor) and id(grad_fn_of(obj)) in node_ids:
             registry.tensor(obj)
     constants: dict[tuple[str, int], str] = {}
     for node in order:

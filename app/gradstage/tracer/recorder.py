@@ -66,6 +66,7 @@ class Recorder:
         self.series: list[dict[str, Any]] = []
         self._loss_series: dict[str, int] = {}
         self.quiet = 0
+        self._steps: list[Any] = []  # frames of the optimizer steps running
         self.backward_count = 0
         # Site counts of the code outside loops, then of the current step of each running loop.
         self._counts: list[dict[Any, int]] = [self.registry.counts]
@@ -104,6 +105,34 @@ class Recorder:
             yield
         finally:
             self.quiet -= 1
+
+    def hush_step(self, frame: Any) -> None:
+        """An optimizer step began (``frame``: the step's own frame): hush until it ends."""
+        self._steps.append(frame)
+        self.quiet += 1
+
+    def unhush_step(self, frame: Any) -> None:
+        """The step running in ``frame`` returned."""
+        if self._steps and self._steps[-1] is frame:
+            self._steps.pop()
+            self.quiet -= 1
+
+    def hushed(self) -> bool:
+        """True when ops are not to be recorded now.
+
+        A step that raised never reached its post-hook (the program may catch the error and
+        go on): its hush ends when its frame is no longer running.
+        """
+        if self._steps:
+            running = set()
+            frame: Any = sys._getframe(1)
+            while frame is not None:
+                running.add(id(frame))
+                frame = frame.f_back
+            while self._steps and id(self._steps[-1]) not in running:
+                self._steps.pop()
+                self.quiet -= 1
+        return self.quiet > 0
 
     def user_frame(self) -> tuple[int | None, bool]:
         """The program's current line, and whether the op was called directly by the program.

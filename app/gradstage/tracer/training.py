@@ -1,13 +1,15 @@
 """Training-loop capture: optimizer steps, ``zero_grad``, gradient clipping, module scopes.
 
-Optimizer steps use PyTorch's global step hooks. ``zero_grad`` and ``clip_grad_norm_`` have no
-hooks, so they are wrapped for the duration of one run and restored afterwards.
+Optimizer steps use PyTorch's global step hooks. ``zero_grad``, ``clip_grad_norm_`` and
+``clip_grad_value_`` have no hooks, so they are wrapped for the duration of one run and restored
+afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,13 +78,38 @@ def capture_training(rec: Recorder) -> Iterator[None]:
     """Install the optimizer, zero_grad, clipping and module hooks for one run."""
     pending: dict[int, list[tuple[torch.Tensor, Snapshot | None, Snapshot | None]]] = {}
 
-    def step_pre(optimizer: Any, args: Any, kwargs: Any) -> None:
-        rec.quiet += 1
+    def step_pre(optimizer: Any, args: Any, kwargs: Any) -> Any:
+        # The optimizer's own ops are not recorded; the program's closure, if any, is.
+        rec.hush_step(sys._getframe(1))
         with torch._C.DisableTorchFunction():
             pending[id(optimizer)] = [(p, snap(p), snap(p.grad)) for p in _params(optimizer)]
+        if "closure" in kwargs and callable(kwargs["closure"]):
+            kwargs = {**kwargs, "closure": recorded_closure(optimizer, kwargs["closure"])}
+            return args, kwargs
+        if len(args) > 1 and callable(args[1]):
+            return (args[0], recorded_closure(optimizer, args[1]), *args[2:]), kwargs
+        return None
+
+    def recorded_closure(optimizer: Any, closure: Any) -> Any:
+        """``step(closure)``: what the closure does (forward, backward, zero_grad) is the
+        program's own work, recorded like the rest; the step used the gradients it left."""
+
+        @functools.wraps(closure)
+        def run() -> Any:
+            rec.quiet -= 1
+            try:
+                return closure()
+            finally:
+                rec.quiet += 1
+                with torch._C.DisableTorchFunction():
+                    pending[id(optimizer)] = [
+                        (p, before, snap(p.grad)) for p, before, _ in pending.get(id(optimizer), [])
+                    ]
+
+        return run
 
     def step_post(optimizer: Any, args: Any, kwargs: Any) -> None:
-        rec.quiet = max(0, rec.quiet - 1)
+        rec.unhush_step(sys._getframe(1))
         line, _ = rec.user_frame()
         steps = []
         with torch._C.DisableTorchFunction():
@@ -109,7 +136,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
     def zero_grad_wrapper(original: Any, via: str) -> Any:
         @functools.wraps(original)
         def zero_grad(self: Any, set_to_none: bool = True) -> Any:
-            if rec.quiet:
+            if rec.hushed():
                 return original(self, set_to_none)
             line, _ = rec.user_frame()
             with torch._C.DisableTorchFunction():
@@ -138,37 +165,53 @@ def capture_training(rec: Recorder) -> Iterator[None]:
 
         return zero_grad
 
-    def clip_wrapper(original: Any) -> Any:
+    def clip_wrapper(original: Any, how: str) -> Any:
+        """``clip_grad_norm_`` (``how="norm"``) or ``clip_grad_value_`` (``"value"``): one
+        clip event with every gradient before and after."""
+
+        keyword = "max_norm" if how == "norm" else "clip_value"
+
         @functools.wraps(original)
-        def clip_grad_norm_(parameters: Any, max_norm: float, *args: Any, **kwargs: Any) -> Any:
-            if rec.quiet:
-                return original(parameters, max_norm, *args, **kwargs)
+        def clip(parameters: Any, *args: Any, **kwargs: Any) -> Any:
+            if rec.hushed():
+                return original(parameters, *args, **kwargs)
             params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            limit = kwargs[keyword] if keyword in kwargs else args[0]
             line, _ = rec.user_frame()
             with torch._C.DisableTorchFunction():
+                grads = [p.grad for p in params if p.grad is not None]
                 with_grad = [p for p in params if p.grad is not None]
-                befores = [snap(p.grad) for p in with_grad]
+                befores = [snap(g) for g in grads]
+                outside = any(bool((g.abs() > float(limit)).any()) for g in grads)
             with rec.hush():
-                total = original(params, max_norm, *args, **kwargs)
+                out = original(params, *args, **kwargs)
             with torch._C.DisableTorchFunction():
                 afters = [snap(p.grad) for p in with_grad]
-                total_value = snap(total)
-            if isinstance(total, torch.Tensor):
-                rec.tensor(total, line=line)  # the program may keep the total norm
-            norm = total_value.scalar() if total_value else None
+            fields: dict[str, Any]
+            if how == "norm":
+                with torch._C.DisableTorchFunction():
+                    total_value = snap(out)
+                if isinstance(out, torch.Tensor):
+                    rec.tensor(out, line=line)  # the program may keep the total norm
+                norm = total_value.scalar() if total_value else None
+                fields = {
+                    "max_norm": float(limit),
+                    "total_norm": norm if norm is not None else 0.0,
+                    "clipped": bool(norm is not None and norm > float(limit)),
+                }
+            else:
+                fields = {"how": "value", "clip_value": float(limit), "clipped": outside}
             rec.emit(
                 "clip",
                 line=line,
-                max_norm=float(max_norm),
-                total_norm=norm if norm is not None else 0.0,
-                clipped=bool(norm is not None and norm > float(max_norm)),
                 tensors=[rec.tensor(p).id for p in with_grad],
                 before=befores,
                 after=afters,
+                **fields,
             )
-            return total
+            return out
 
-        return clip_grad_norm_
+        return clip
 
     # The descriptor itself, so that exactly it is put back afterwards.
     apply_descriptor = vars(torch.autograd.Function)["apply"]
@@ -176,7 +219,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
 
     def apply(cls: Any, *args: Any, **kwargs: Any) -> Any:
         """A custom Function is one op and one Node: its inner forward ops are not shown."""
-        if rec.quiet:
+        if rec.hushed():
             return original_apply(cls, *args, **kwargs)
         line, _ = rec.user_frame()
         with rec.hush():
@@ -196,6 +239,8 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         "mod_zero": torch.nn.Module.zero_grad,
         "clip": torch.nn.utils.clip_grad.clip_grad_norm_,
         "clip_pkg": torch.nn.utils.clip_grad_norm_,
+        "value": torch.nn.utils.clip_grad.clip_grad_value_,
+        "value_pkg": torch.nn.utils.clip_grad_value_,
     }
     handles = [
         register_optimizer_step_pre_hook(step_pre),
@@ -208,9 +253,12 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         torch.optim.Optimizer, "zero_grad", zero_grad_wrapper(originals["opt_zero"], "optimizer")
     )
     setattr(torch.nn.Module, "zero_grad", zero_grad_wrapper(originals["mod_zero"], "model"))
-    clipped = clip_wrapper(originals["clip"])
+    clipped = clip_wrapper(originals["clip"], "norm")
     setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", clipped)
     setattr(torch.nn.utils, "clip_grad_norm_", clipped)
+    clamped = clip_wrapper(originals["value"], "value")
+    setattr(torch.nn.utils.clip_grad, "clip_grad_value_", clamped)
+    setattr(torch.nn.utils, "clip_grad_value_", clamped)
     try:
         yield
     finally:
@@ -221,3 +269,5 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         setattr(torch.nn.Module, "zero_grad", originals["mod_zero"])
         setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", originals["clip"])
         setattr(torch.nn.utils, "clip_grad_norm_", originals["clip_pkg"])
+        setattr(torch.nn.utils.clip_grad, "clip_grad_value_", originals["value"])
+        setattr(torch.nn.utils, "clip_grad_value_", originals["value_pkg"])

@@ -14,6 +14,7 @@ import math
 import weakref
 from typing import Any
 
+import msgspec
 import numpy
 import torch
 
@@ -44,7 +45,7 @@ _DTYPE_NAMES: dict[torch.dtype, str] = {}
 _FLOATS = (torch.float32, torch.float64)  # the dtypes NumPy reads as they are
 
 
-_is_functorch_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+is_functorch_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 
 
 def _dtype_name(t: torch.Tensor) -> str:
@@ -70,6 +71,7 @@ class Snapshot:
         "_data",
         "_dtype",
         "_finite",
+        "_imag",
         "_shape",
         "_tensor",
         "_total",
@@ -78,6 +80,7 @@ class Snapshot:
     _data: list[Any] | None
     _dtype: str
     _finite: bool
+    _imag: list[Any] | None
     _shape: list[int]
     _tensor: torch.Tensor | None
     _total: float
@@ -89,7 +92,7 @@ class Snapshot:
         except RuntimeError:
             # Nothing to read: inside torch.func transforms (vmap's batched tensors refuse
             # .item()), meta tensors, freed storage. The shape and dtype are still known.
-            self._data = self._tensor = None
+            self._data = self._tensor = self._imag = None
             self._shape = list(t.shape)
             self._dtype = _dtype_name(t)
             self._value = Value(shape=self._shape, dtype=self._dtype)
@@ -97,17 +100,21 @@ class Snapshot:
 
     def _take(self, t: torch.Tensor) -> None:
         with torch._C.DisableTorchFunction():
-            if _is_functorch_wrapped(t):
+            if is_functorch_wrapped(t):
                 raise RuntimeError("a torch.func transform's tensor")
             d = t.detach()
             if d.layout != torch.strided:
                 d = d.to_dense()
+            imag = None
             if d.is_complex():
-                d = d.real
+                # Small complex tensors keep both parts; larger ones are summarised by their
+                # real part, and say so.
+                imag, d = d.imag, d.real
             self._shape = list(d.shape)
             self._dtype = _dtype_name(t)
             self._value = None
             self._tensor = None
+            self._imag = None
             n = d.numel()
             if n <= FULL_VALUE_LIMIT:
                 data: list[Any] = d.reshape(-1).tolist()
@@ -117,8 +124,17 @@ class Snapshot:
                     or math.isfinite(sum(data))
                     or all(map(math.isfinite, data))
                 )
+                if imag is not None:
+                    self._imag = imag.reshape(-1).tolist()
+                    self._finite = self._finite and all(map(math.isfinite, self._imag))
                 return
             self._data = None
+            if imag is not None:
+                value = summarise(d, self._shape, self._dtype)
+                self._value = msgspec.structs.replace(value, real_part_only=True)
+                stats = value.stats
+                self._finite = stats is None or (stats.nan == 0 and stats.inf == 0)
+                return
             if n <= BATCH_LIMIT:
                 if d.dtype in _FLOATS:
                     flat = d.reshape(-1)
@@ -165,7 +181,10 @@ class Snapshot:
                     data = [_number(x) for x in data]
                 elif data and not isinstance(data[0], float):
                     data = [float(x) for x in data]  # integers and booleans
-                self._value = Value(shape=self._shape, dtype=self._dtype, data=data)
+                imag = self._imag
+                if imag is not None and not self._finite:
+                    imag = [_number(x) for x in imag]
+                self._value = Value(shape=self._shape, dtype=self._dtype, data=data, imag=imag)
             else:
                 summarise_waiting()  # every waiting copy, this one included
         assert self._value is not None
@@ -402,7 +421,7 @@ def is_finite(t: torch.Tensor) -> bool:
     """True when every element is finite (non-float tensors always are; so are those of
     torch.func transforms, which cannot be read)."""
     with torch._C.DisableTorchFunction():
-        if not (t.is_floating_point() or t.is_complex()) or _is_functorch_wrapped(t):
+        if not (t.is_floating_point() or t.is_complex()) or is_functorch_wrapped(t):
             return True
         d = t.detach()
         # One reduction: NaN and inf propagate into the sum (overflow is re-checked exactly).
