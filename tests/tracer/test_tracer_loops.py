@@ -348,3 +348,31 @@ def test_a_break_in_an_inner_loop_does_not_make_the_outer_loop_stop_early() -> N
     assert not outer("for i in range(3):\n    def f():\n        return 1\n")
     assert outer("def g():\n    for i in range(3):\n        while True:\n            return i\n")
     assert not outer("for i in range(3):\n    x = i\nelse:\n    pass\n")
+
+
+def test_a_loop_of_unknown_length_turns_light_before_its_detail_costs_the_time_limit() -> None:
+    # A while loop's last iterations are only known when it ends, so every iteration is
+    # recorded in detail, but only while the run has used little of its CPU time: then the
+    # rest is traced lightly (the loss curve still has every point) and the Trace says so.
+    source = (
+        "import torch\nw = torch.zeros(1, requires_grad=True)\nlosses = []\nstep = 0\n"
+        "while step < 300:\n"
+        "    loss = ((w - 3) ** 2).sum()\n"
+        "    loss.backward()\n"
+        "    with torch.no_grad():\n"
+        "        w -= 0.01 * w.grad\n"
+        "    w.grad = None\n"
+        "    losses.append(loss.item())\n"
+        "    step += 1\n"
+    )
+    roomy = trace_program(source)
+    assert roomy.truncated is not None
+    assert roomy.truncated.iterations_detailed == [0, 1, 2, 298, 299]
+    tight = trace_program(source, cpu_seconds=1e-6)
+    assert tight.error is None
+    assert tight.truncated is not None
+    assert tight.truncated.iterations_total == 300
+    assert tight.truncated.iterations_detailed == [0, 1, 2]
+    skipped = [e for e in tight.events if isinstance(e, SkippedEvent)]
+    assert [(e.first, e.last) for e in skipped] == [(3, 299)]
+    assert [len(s.y) for s in tight.series] == [len(s.y) for s in roomy.series] == [300]

@@ -160,7 +160,10 @@ class _LoopMarks:
         rec.enter_step(depth, self.path)
         _, index, count, _ = stack[depth]
         limits = rec.limits
-        light = count is not None and limits.detail_first <= index < count - limits.detail_last
+        if count is not None:
+            light = limits.detail_first <= index < count - limits.detail_last
+        else:
+            light = index >= limits.detail_first and rec.detail_costs_too_much()
         rec.begin_iteration(index, loop_line, light=light)
 
     def loop(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,10 @@ from gradstage.tracer.values import Snapshot
 from gradstage.tracer.weakmap import WeakIdMap
 
 PROGRAM_FILE = "<program>"
+
+# Share of the CPU time limit a loop of unknown length may spend recording every iteration in
+# detail (the last ones are only known when it ends).
+LOOP_DETAIL_SHARE = 0.3
 
 _TRACER_DIR = __file__.rsplit("/", 1)[0]
 # Frames inside these files are torch's plumbing between the user's call and the op.
@@ -85,6 +90,7 @@ class Recorder:
         self.seeded_by_program = False
         self.light = False
         self.no_light = False
+        self._cpu_started = time.process_time()
         self.warning_tensor: str | None = None  # the tensor whose .grad is being read
         self._named_at: set[tuple[int, int]] = set()
         self._named_version = 0
@@ -230,6 +236,13 @@ class Recorder:
         """Record an event at the current position of the timeline."""
         ev = Ev(kind=kind, fields=fields, line=line, iteration=self.timeline.iteration)
         return self.timeline.add(ev)
+
+    def detail_costs_too_much(self) -> bool:
+        """True once the run has used ``LOOP_DETAIL_SHARE`` of its CPU time: a loop of unknown
+        length (``while``, or a ``for`` that may break) is then traced lightly from its next
+        iteration, so that recording its detail cannot push it over the time limit."""
+        spent = time.process_time() - self._cpu_started
+        return spent > LOOP_DETAIL_SHARE * self.limits.cpu_seconds
 
     def begin_iteration(self, index: int, loop_line: int, light: bool = False) -> None:
         """A top-level loop starts iteration ``index``; ``light`` when its detail will be left

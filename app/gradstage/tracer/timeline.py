@@ -78,6 +78,11 @@ class Timeline:
         fall between the first and the last iterations kept in detail).
         """
         self._close_segment()
+        if light:
+            # A loop of unknown length that turned light: the iterations held as its last
+            # ones are not, so they join the left-out ones (which keeps the order of events).
+            while self._tail:
+                self._drop(self._tail.popleft())
         self.iteration = index
         self.loop_line = loop_line
         self.iterations_total += 1
