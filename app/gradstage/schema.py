@@ -397,12 +397,21 @@ class IterationEvent(EventBase, tag="iteration"):
     loop_line: int = 0
 
 
+class Output(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Text written to one stream."""
+
+    text: str
+    stream: Literal["stdout", "stderr"] = "stdout"
+
+
 class SkippedEvent(EventBase, tag="skipped"):
-    """Detail of iterations ``first``..``last`` was left out; ``counts`` by event kind."""
+    """Detail of iterations ``first``..``last`` was left out; ``counts`` by event kind.
+    ``output``: what those iterations printed, in order (the console still shows it)."""
 
     first: int = 0
     last: int = 0
     counts: dict[str, int] = msgspec.field(default_factory=dict)
+    output: list[Output] = msgspec.field(default_factory=list)
 
 
 class ErrorEvent(EventBase, tag="error"):

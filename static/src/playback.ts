@@ -67,6 +67,12 @@ export class Player {
     return this.frame;
   }
 
+  private print(text: string, stderr: boolean): void {
+    const f = this.frame;
+    if (stderr) f.stderr = [...f.stderr, [f.stdout.length, f.stdout.length + text.length]];
+    f.stdout += text;
+  }
+
   private settle(): void {
     const f = this.frame;
     for (const [id, s] of f.state) {
@@ -181,12 +187,13 @@ export class Player {
         });
         break;
       }
-      case "print": {
-        const text = String(e.text ?? "");
-        if (e.stream === "stderr") f.stderr = [...f.stderr, [f.stdout.length, f.stdout.length + text.length]];
-        f.stdout += text;
+      case "print":
+        this.print(String(e.text ?? ""), e.stream === "stderr");
         break;
-      }
+      case "skipped":
+        // What the left-out iterations printed is still part of the output.
+        for (const part of (e.output as { text: string; stream?: string }[]) ?? []) this.print(part.text, part.stream === "stderr");
+        break;
       case "anomaly": {
         const id = (e.node as string) ?? (e.tensor as string);
         if (id) f.state.set(id, "nan");

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gradstage.schema import IterationEvent, OpEvent, SkippedEvent, encode
+from gradstage.schema import IterationEvent, OpEvent, PrintEvent, SkippedEvent, encode
 from gradstage.tracer import trace_program
 
 REGRESSION = """
@@ -376,3 +376,32 @@ def test_a_loop_of_unknown_length_turns_light_before_its_detail_costs_the_time_l
     skipped = [e for e in tight.events if isinstance(e, SkippedEvent)]
     assert [(e.first, e.last) for e in skipped] == [(3, 299)]
     assert [len(s.y) for s in tight.series] == [len(s.y) for s in roomy.series] == [300]
+
+
+def test_what_left_out_iterations_printed_is_kept_in_order_on_the_timeline() -> None:
+    source = (
+        "import sys\nimport torch\nw = torch.zeros(1, requires_grad=True)\n"
+        "for step in range(100):\n"
+        "    loss = ((w - 3) ** 2).sum()\n"
+        "    loss.backward()\n"
+        "    if step % 10 == 0:\n"
+        "        print('step', step, end=' ')\n"
+        "        print('grad', w.grad.item())\n"
+        "    if step == 50:\n"
+        "        print('halfway', file=sys.stderr)\n"
+        "print('done')\n"
+    )
+    trace = trace_program(source)
+    assert trace.truncated is not None
+    assert trace.truncated.iterations_detailed[-1] == 99
+    parts: dict[str, str] = {"stdout": "", "stderr": ""}
+    for e in trace.events:
+        if isinstance(e, PrintEvent):
+            parts[e.stream] += e.text
+        elif isinstance(e, SkippedEvent):
+            for out in e.output:
+                parts[out.stream] += out.text
+    assert (parts["stdout"], parts["stderr"]) == (trace.stdout, trace.stderr)
+    assert trace.stderr == "halfway\n"
+    skipped = next(e for e in trace.events if isinstance(e, SkippedEvent))
+    assert skipped.output[0].text.startswith("step 10 grad")

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradstage.schema import Output
+
 
 @dataclass(slots=True)
 class Ev:
@@ -33,6 +35,16 @@ class _Skip:
     last: int
     counts: dict[str, int] = field(default_factory=dict)
     pinned: list[Ev] = field(default_factory=list)
+    output: list[list[str]] = field(default_factory=list)  # [stream, text], in order
+
+    def count(self, ev: Ev) -> None:
+        self.counts[ev.kind] = self.counts.get(ev.kind, 0) + 1
+        if ev.kind == "print":
+            stream = ev.fields.get("stream", "stdout")
+            if self.output and self.output[-1][0] == stream:
+                self.output[-1][1] += ev.fields["text"]
+            else:
+                self.output.append([stream, ev.fields["text"]])
 
 
 class Timeline:
@@ -129,7 +141,7 @@ class Timeline:
             self._skip = _Skip(first=index, last=index)
         self._skip.first = min(self._skip.first, index)
         self._skip.last = max(self._skip.last, index)
-        self._skip.counts[ev.kind] = self._skip.counts.get(ev.kind, 0) + 1
+        self._skip.count(ev)
         self.dropped += 1
 
     def _mark_detailed(self, segment: list[Ev]) -> None:
@@ -148,7 +160,7 @@ class Timeline:
             if ev.kind in PINNED and len(self._skip.pinned) < 20:
                 self._skip.pinned.append(ev)
                 continue
-            self._skip.counts[ev.kind] = self._skip.counts.get(ev.kind, 0) + 1
+            self._skip.count(ev)
             self._count -= 1
             self.dropped += 1
 
@@ -166,4 +178,9 @@ def is_skip(item: Ev | _Skip) -> bool:
 
 def skip_fields(item: Any) -> dict[str, Any]:
     """The fields of a ``skipped`` event."""
-    return {"first": item.first, "last": item.last, "counts": dict(item.counts)}
+    return {
+        "first": item.first,
+        "last": item.last,
+        "counts": dict(item.counts),
+        "output": [Output(text=text, stream=stream) for stream, text in item.output],
+    }
