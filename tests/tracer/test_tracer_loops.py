@@ -405,3 +405,19 @@ def test_what_left_out_iterations_printed_is_kept_in_order_on_the_timeline() -> 
     assert trace.stderr == "halfway\n"
     skipped = next(e for e in trace.events if isinstance(e, SkippedEvent))
     assert skipped.output[0].text.startswith("step 10 grad")
+
+
+def test_the_loss_curve_has_what_the_program_backpropagates_not_torchs_own_helpers() -> None:
+    # jacobian() and hessian() call autograd.grad on scalars of their own: not a loss.
+    source = (
+        "import torch\nfrom torch.autograd.functional import hessian, jacobian\n"
+        "w = torch.ones(2, requires_grad=True)\n"
+        "print(jacobian(lambda v: (v**2).sum(), torch.ones(2)))\n"
+        "print(hessian(lambda v: (v**3).sum(), torch.ones(2)))\n"
+        "for step in range(3):\n"
+        "    loss = (w * 2).sum()\n"
+        "    loss.backward()\n"
+    )
+    trace = trace_program(source)
+    assert trace.error is None
+    assert [(s.name, len(s.y)) for s in trace.series] == [("loss", 3)]

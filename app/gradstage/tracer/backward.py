@@ -8,6 +8,7 @@ vector-Jacobian product the page shows at each node, in the engine's real order.
 from __future__ import annotations
 
 import inspect
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 
 from gradstage.tracer.explain import NAN_EXPLANATION
-from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
+from gradstage.tracer.recorder import PROGRAM_FILE, TRACER_DIR, Recorder
 from gradstage.tracer.values import Snapshot, is_finite, is_functorch_wrapped, snap
 
 
@@ -79,8 +80,12 @@ def run_backward(
 
     rec.backward_count += 1
     bid = f"b{rec.backward_count}"
+    # The loss curve has what the program backpropagates, not the scalars torch's own helpers
+    # differentiate (autograd.functional.jacobian, gradcheck).
+    losses = _called_by_program()
     if rec.light:
-        _record_losses(rec, roots, None, line)
+        if losses:
+            _record_losses(rec, roots, None, line)
         rec.emit("backward", line=line, id=bid)  # only counted: this iteration is skipped
         return _run_light(rec, func, args, kwargs, bid, line)
     root_recs = [rec.tensor(t) for t in roots if isinstance(t, torch.Tensor)]
@@ -109,7 +114,8 @@ def run_backward(
         create_graph=create_graph,
         inputs=[rec.tensor(t).id for t in inputs if isinstance(t, torch.Tensor)],
     )
-    _record_losses(rec, roots, root_recs, line)
+    if losses:
+        _record_losses(rec, roots, root_recs, line)
     handles, leaves = _hook_graph(rec, bid, [fn for fn in root_fns if fn is not None], line)
     nodes_before = len(rec.registry.nodes)
     rec.current_backward = bid
@@ -138,6 +144,24 @@ def run_backward(
     )
     rec.running_node = None
     return result
+
+
+# Between the program and the tracer when the program itself calls backward() or grad().
+_API_FILES = ("torch/_tensor.py", "torch/overrides.py", "torch/autograd/__init__.py")
+
+
+def _called_by_program() -> bool:
+    """True when the backward()/grad() call now running was made by the program itself, not
+    by torch on its behalf (``autograd.functional.jacobian``, ``gradcheck``)."""
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name == PROGRAM_FILE:
+            return True
+        if not (name.endswith(_API_FILES) or name.startswith(TRACER_DIR)):
+            return False
+        frame = frame.f_back
+    return False
 
 
 def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | None) -> None:
