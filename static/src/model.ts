@@ -38,8 +38,9 @@ const TENSOR_H = 58;
 const OP_W = 48;
 const OP_H = 34;
 
+/** A tensor's name, or else its shape ("scalar" for a 0-dim one; its value is drawn below). */
 export function tensorLabel(t: TensorInfo): string {
-  return t.name ?? (t.shape.length ? `[${t.shape.join("×")}]` : t.id);
+  return t.name ?? (t.shape.length ? `[${t.shape.join("×")}]` : "scalar");
 }
 
 function shapeText(shape: number[]): string {

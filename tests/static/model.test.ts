@@ -1,7 +1,7 @@
 // Collapsing modules: each node goes to the outermost collapsed module that contains it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { collapsedModule } from "../../static/src/model.ts";
+import { collapsedModule, tensorLabel } from "../../static/src/model.ts";
 
 test("a node belongs to the outermost collapsed module containing it", () => {
   const modules = new Set(["encoder", "encoder.0", "head"]);
@@ -26,4 +26,11 @@ test("among thousands of numbered modules each node finds its own", () => {
     assert.equal(collapsedModule(`${i}.lin.weight`, modules), String(i));
     assert.equal(collapsedModule(`x${i}`, modules), null);
   }
+});
+
+test("an unnamed tensor is labelled by its shape, a 0-dim one as a scalar (never by its id)", () => {
+  const base = { id: "t7", dtype: "float32", kind: "nonleaf", requires_grad: true, is_leaf: false } as const;
+  assert.equal(tensorLabel({ ...base, shape: [2, 3] }), "[2×3]");
+  assert.equal(tensorLabel({ ...base, shape: [] }), "scalar");
+  assert.equal(tensorLabel({ ...base, shape: [], name: "loss" }), "loss");
 });

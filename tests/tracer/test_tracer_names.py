@@ -116,3 +116,11 @@ trainer.step()
     trace = trace_program(source)
     steps = [e for e in trace.events if isinstance(e, OptimizerEvent)]
     assert [(e.optimizer, e.name) for e in steps] == [("SGD", "SGD")]
+
+
+def test_a_node_without_a_drawn_symbol_is_labelled_by_its_op_in_pytorchs_spelling() -> None:
+    from gradstage.tracer.rules import label_and_rule
+
+    assert label_and_rule("MkldnnRnnLayerBackward0") == ("mkldnn_rnn_layer", None)
+    assert label_and_rule("UndefinedGradBackward") == ("undefined_grad", None)
+    assert label_and_rule("MulBackward0")[1] == "mul"

@@ -15,7 +15,6 @@ Tensor hooks the notebook registered do fire, as they would in ``backward()``.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,11 +29,10 @@ from gradstage.tracer.build import build_trace
 from gradstage.tracer.explain import explain_error
 from gradstage.tracer.graph import _TAG, TensorRec, grad_fn_of
 from gradstage.tracer.recorder import Recorder
-from gradstage.tracer.rules import base_name
+from gradstage.tracer.rules import op_name
 from gradstage.tracer.values import Snapshot, snap
 
 _BACKWARD = "b1"
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def reachable_nodes(root: Any) -> list[Any]:
@@ -59,11 +57,6 @@ def reachable_nodes(root: Any) -> list[Any]:
             if fn is not None and id(fn) not in seen:
                 stack.append((fn, False))
     return order
-
-
-def op_name(node_name: str) -> str:
-    """The forward op a Node name stands for: ``AddmmBackward0`` -> ``addmm``."""
-    return _CAMEL.sub("_", base_name(node_name)).lower() or node_name
 
 
 def _is_accumulate(node: Any) -> bool:

@@ -104,6 +104,15 @@ def base_name(node_name: str) -> str:
     return _SUFFIX.sub("", node_name)
 
 
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def op_name(node_name: str) -> str:
+    """The forward op a Node name stands for: ``AddmmBackward0`` -> ``addmm``,
+    ``MkldnnRnnLayerBackward0`` -> ``mkldnn_rnn_layer``."""
+    return _CAMEL.sub("_", base_name(node_name)).lower() or node_name
+
+
 def label_and_rule(node_name: str) -> tuple[str, str | None]:
     """The symbol to draw and the rule key for a Node name."""
     if node_name == "AccumulateGrad":
@@ -113,4 +122,4 @@ def label_and_rule(node_name: str) -> tuple[str, str | None]:
     base = base_name(node_name)
     if base in _RULES:
         return _RULES[base]
-    return base.lower() or node_name, None
+    return op_name(node_name), None
