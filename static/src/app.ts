@@ -73,7 +73,7 @@ const downloadButton = button(t("download"), "btn", () => openDownloads());
 const fitButton = button(t("fit"), "btn btn--icon", () => graphView.fit());
 const zoomInButton = button("+", "btn btn--icon", () => graphView.zoomBy(1.3));
 const zoomOutButton = button("−", "btn btn--icon", () => graphView.zoomBy(1 / 1.3));
-const collapseButton = button("modules", "btn btn--small", () => toggleModules());
+const collapseButton = button(t("modules"), "btn btn--small", () => toggleModules());
 const status = el("p", { class: "status", role: "status" });
 const notice = el("p", { class: "notice", hidden: "" });
 const lessonBox = el("section", { class: "lesson" });
@@ -302,10 +302,13 @@ function renderFrame(): void {
 
 function renderTruncation(): void {
   const cut = trace?.truncated;
-  if (cut && cut.iterations_total && cut.iterations_detailed && cut.iterations_detailed.length < cut.iterations_total) {
-    const kept = new Set(cut.iterations_detailed);
-    const left = [...Array(cut.iterations_total).keys()].filter((i) => !kept.has(i));
-    notice.textContent = t("truncated", { n: cut.events_dropped ?? 0, a: left[0] ?? 0, b: left[left.length - 1] ?? 0 });
+  // Each skipped event says which iterations it stands for (a program may have several loops).
+  const skipped = (trace?.events ?? []).filter((e) => e.kind === "skipped");
+  if (skipped.length) {
+    const ranges = skipped.map((e) => (e.first === e.last ? String(e.first) : `${String(e.first)}–${String(e.last)}`));
+    const events = skipped.reduce((n, e) => n + Object.values((e.counts as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0), 0);
+    const curve = (trace?.series ?? []).some((s) => s.source === "loss" && s.y.length > 1);
+    notice.textContent = t(curve ? "truncatedCurve" : "truncated", { n: events, ranges: ranges.join(", ") });
     notice.hidden = false;
   } else if (cut?.limit_hit) {
     notice.textContent = `${cut.limit_hit}`;
@@ -370,7 +373,7 @@ function relabel(): void {
   const labelled: [HTMLButtonElement, I18nKey, boolean][] = [
     [runButton, "run", false], [viewButtons.flow, "viewFlow", true], [viewButtons.grad_fn, "viewGradFn", true],
     [shareButton, "share", true], [downloadButton, "download", true], [fitButton, "fit", true],
-    [zoomInButton, "zoomIn", false], [zoomOutButton, "zoomOut", false],
+    [zoomInButton, "zoomIn", false], [zoomOutButton, "zoomOut", false], [collapseButton, "modules", true],
   ];
   for (const [b, key, text] of labelled) {
     b.setAttribute("aria-label", t(key));

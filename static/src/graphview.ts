@@ -255,10 +255,23 @@ export class GraphView {
   fit(remeasure = true): void {
     if (remeasure) this.measure();
     const box = this.viewport;
-    if (!box.width || !this.size.width) return;
-    const scale = Math.min(2, 0.92 * Math.min(box.width / this.size.width, box.height / this.size.height));
-    const tx = (box.width - this.size.width * scale) / 2;
-    const ty = (box.height - this.size.height * scale) / 2;
+    const { width, height } = this.size;
+    if (!box.width || !width) return;
+    let scale = Math.min(2, 0.92 * Math.min(box.width / width, box.height / height));
+    let tx = (box.width - width * scale) / 2;
+    let ty = (box.height - height * scale) / 2;
+    const stretch = width / height / (box.width / box.height);
+    if (scale < FAR_SCALE && (stretch > 4 || stretch < 1 / 4)) {
+      // A long strip (a deep chain in the grad_fn view) fitted whole is a line without text:
+      // fit its narrow side instead, readable, and start at its beginning (pan for the rest).
+      const wide = stretch > 1;
+      const readable = Math.min(0.8, 0.92 * (wide ? box.height / height : box.width / width));
+      if (readable >= FAR_SCALE) {
+        scale = readable;
+        tx = wide ? 16 : (box.width - width * scale) / 2;
+        ty = wide ? (box.height - height * scale) / 2 : 16;
+      }
+    }
     select(this.root).call(this.zoomer.transform, zoomIdentity.translate(tx, ty).scale(scale));
   }
 

@@ -285,7 +285,7 @@ def test_a_training_loop_shows_its_loss_curve_and_what_was_left_out(
     run_program(page, program)
     page.keyboard.press("End")
     expect(page.locator(".chart__svg")).to_have_count(1)
-    expect(page.locator(".notice")).to_be_visible()
+    expect(page.locator(".notice")).to_contain_text("iterations 3–47 is left out")
     # What the left-out iterations printed is in the console too, in order.
     console = page.locator(".console__out")
     expect(console).to_have_text(page.evaluate("window.gradstage.trace.stdout"))
@@ -454,3 +454,36 @@ def test_stderr_and_complex_values_are_shown_as_python_shows_them(
     expect(inspector).to_contain_text("3-4j")
     expect(inspector).to_contain_text("0.6-0.8j")  # z.grad = z / |z|, as PyTorch computes it
     shot(page, "13-stderr-complex")
+
+
+def test_a_deep_chain_in_the_grad_fn_view_is_fitted_readable_from_its_start(
+    page: Page, live_server: str
+) -> None:
+    # 120 Nodes in a row: fitted whole, the strip would be a few pixels high with no text.
+    program = (
+        "import torch\n"
+        "x = torch.ones(3, requires_grad=True)\n"
+        "y = x\n"
+        "for i in range(60):\n"
+        "    y = torch.tanh(y * 1.01)\n"
+        "y.sum().backward()\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.get_by_role("button", name="grad_fn graph").click()
+    wait_js(page, "document.querySelectorAll('.graph .node').length > 100")
+    graph = page.locator(".graph")
+    expect(graph).not_to_have_class(re.compile(r"graph--far"))
+    drawing = page.locator(".graph .node").first.bounding_box()
+    assert drawing is not None
+    assert drawing["height"] > 20  # boxes at a readable size
+    visible = page.evaluate(
+        """() => { const g = document.querySelector('.graph').getBoundingClientRect();
+        return [...document.querySelectorAll('.graph .node')].filter((n) => {
+          const b = n.getBoundingClientRect();
+          return b.right > g.left && b.left < g.right && b.bottom > g.top && b.top < g.bottom;
+        }).length; }"""
+    )
+    assert 3 <= visible < 120  # a readable stretch of it, not all of it
+    shot(page, "14-deep-chain-grad-fn")
