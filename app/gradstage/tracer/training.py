@@ -173,16 +173,17 @@ def capture_training(rec: Recorder) -> Iterator[None]:
 
         @functools.wraps(original)
         def clip(parameters: Any, *args: Any, **kwargs: Any) -> Any:
-            if rec.hushed():
-                return original(parameters, *args, **kwargs)
+            if rec.hushed() or not (args or keyword in kwargs):
+                return original(parameters, *args, **kwargs)  # (a call torch will refuse)
             params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-            limit = kwargs[keyword] if keyword in kwargs else args[0]
+            limit = float(kwargs[keyword] if keyword in kwargs else args[0])
             line, _ = rec.user_frame()
             with torch._C.DisableTorchFunction():
                 grads = [p.grad for p in params if p.grad is not None]
                 with_grad = [p for p in params if p.grad is not None]
                 befores = [snap(g) for g in grads]
-                outside = any(bool((g.abs() > float(limit)).any()) for g in grads)
+                # Value clipping changes a gradient when one of its elements is out of range.
+                outside = how == "value" and any(bool((g.abs() > limit).any()) for g in grads)
             with rec.hush():
                 out = original(params, *args, **kwargs)
             with torch._C.DisableTorchFunction():
@@ -195,12 +196,12 @@ def capture_training(rec: Recorder) -> Iterator[None]:
                     rec.tensor(out, line=line)  # the program may keep the total norm
                 norm = total_value.scalar() if total_value else None
                 fields = {
-                    "max_norm": float(limit),
+                    "max_norm": limit,
                     "total_norm": norm if norm is not None else 0.0,
-                    "clipped": bool(norm is not None and norm > float(limit)),
+                    "clipped": bool(norm is not None and norm > limit),
                 }
             else:
-                fields = {"how": "value", "clip_value": float(limit), "clipped": outside}
+                fields = {"how": "value", "clip_value": limit, "clipped": outside}
             rec.emit(
                 "clip",
                 line=line,
