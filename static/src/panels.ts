@@ -65,7 +65,12 @@ export function chartView(trace: Trace | null, frame: Frame | null): HTMLElement
     svg.append(line);
     const ys = s.y.map((v) => (typeof v === "number" ? v : NaN));
     const finite = ys.filter(Number.isFinite);
-    for (const [label, value, yy] of [["max", Math.max(...finite), 14], ["min", Math.min(...finite), height - 14]] as const) {
+    const top = Math.max(...finite), bottom = Math.min(...finite);
+    // A flat series has one value: labelled once, just above its line.
+    const ticks: [string, number, number][] = top === bottom
+      ? [["max", top, y(top) - 4]]
+      : [["max", top, 14], ["min", bottom, height - 14]];
+    for (const [label, value, yy] of ticks) {
       const text = document.createElementNS(SVG_NS, "text");
       text.setAttribute("x", "2");
       text.setAttribute("y", String(yy));

@@ -487,3 +487,15 @@ def test_a_deep_chain_in_the_grad_fn_view_is_fitted_readable_from_its_start(
     )
     assert 3 <= visible < 120  # a readable stretch of it, not all of it
     shot(page, "14-deep-chain-grad-fn")
+
+
+def test_a_flat_series_is_labelled_with_its_one_value_once(page: Page, live_server: str) -> None:
+    program = "import matplotlib.pyplot as plt\nplt.plot([2.5, 2.5, 2.5])\nplt.plot([1, 3, 2])\n"
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.keyboard.press("End")
+    charts = page.locator(".chart__svg")
+    expect(charts).to_have_count(2)
+    expect(charts.nth(0).locator(".chart__tick")).to_have_text(["2.5"])
+    expect(charts.nth(1).locator(".chart__tick")).to_have_text(["3", "1"])
