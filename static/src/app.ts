@@ -335,6 +335,7 @@ function renderLesson(): void {
     el("h2", { class: "lesson__title" }, lesson.title[lang] ?? lesson.title.en),
     el("p", { class: "lesson__text" }, lesson.explanation[lang] ?? lesson.explanation.en),
   );
+  if (editorChanged()) lessonBox.append(el("p", { class: "lesson__note" }, t("lessonEdited")));
   // Pointers name moments of the lesson's own program: once it is edited they may not exist.
   if (lesson.pointers.length && !editorChanged()) {
     const list = el("ol", { class: "watch" });

@@ -301,6 +301,7 @@ def test_what_to_watch_pointers_jump_to_their_moment(page: Page, live_server: st
     wait_for_trace(page)
     pointers = page.locator(".watch__item")
     assert pointers.count() >= 1
+    expect(page.locator(".lesson__note")).to_have_count(0)  # the lesson's own program
     for i in range(pointers.count()):
         pointers.nth(i).click()
         assert current_step(page) >= 0
@@ -446,6 +447,8 @@ def test_stderr_and_complex_values_are_shown_as_python_shows_them(
     page.keyboard.press("End")
     console = page.locator(".console__out")
     expect(console).to_have_text("to stdout\nto stderr\ndone\n")
+    # The first lesson's text is still shown, and says it was written for another program.
+    expect(page.locator(".lesson__note")).to_contain_text("The program was changed")
     expect(console.locator(".console__stderr")).to_have_text("to stderr\n")
     assert page.evaluate("window.gradstage.trace.stderr") == "to stderr\n"
     tensor_node(page, "z").click()
