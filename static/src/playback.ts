@@ -69,7 +69,11 @@ export class Player {
 
   private print(text: string, stderr: boolean): void {
     const f = this.frame;
-    if (stderr) f.stderr = [...f.stderr, [f.stdout.length, f.stdout.length + text.length]];
+    if (stderr) {
+      const last = f.stderr[f.stderr.length - 1];
+      if (last && last[1] === f.stdout.length) last[1] += text.length; // one span for a run of writes
+      else f.stderr.push([f.stdout.length, f.stdout.length + text.length]);
+    }
     f.stdout += text;
   }
 
