@@ -36,16 +36,6 @@ export function short(v: Value | null | undefined): string {
   return `[${v.shape.join("×")}] μ=${num(s.mean, 3)}`;
 }
 
-/** Rows of a small tensor for a matrix display (at most 2-D shown; higher dims flattened). */
-export function rows(v: Value): Num[][] | null {
-  if (!v.data) return null;
-  if (v.shape.length <= 1) return [v.data];
-  const cols = v.shape[v.shape.length - 1];
-  const out: Num[][] = [];
-  for (let i = 0; i < v.data.length; i += cols) out.push(v.data.slice(i, i + cols));
-  return out;
-}
-
 export function isFiniteNum(x: Num): x is number {
   return typeof x === "number" && Number.isFinite(x);
 }

@@ -1,6 +1,6 @@
 // A tensor's value for the inspector: a number, a small matrix as a heatmap, or a summary.
 import { el } from "./dom.ts";
-import { entry, isFiniteNum, num, rows } from "./format.ts";
+import { entry, isFiniteNum, num } from "./format.ts";
 import { t } from "./i18n.ts";
 import type { Num, Value } from "./types.ts";
 
@@ -17,19 +17,7 @@ export function valueView(v: Value | null | undefined): HTMLElement {
     return el("span", { class: "value value--none" }, `${v.dtype} [${v.shape.join("×")}]: ${t("unread")}`);
   }
   if (v.data && v.shape.length === 0) return el("span", { class: "value value--scalar" }, entry(v, 0, 6));
-  if (v.data && v.imag) return complexView(v);
-  const table = rows(v);
-  if (table) {
-    const finite = (v.data ?? []).filter(isFiniteNum) as number[];
-    const lo = Math.min(0, ...finite), hi = Math.max(0, ...finite);
-    const grid = el("table", { class: "value value--matrix" });
-    for (const r of table) {
-      const tr = el("tr");
-      for (const x of r) tr.append(el("td", { class: colour(x, lo, hi) }, num(x, 4)));
-      grid.append(tr);
-    }
-    return grid;
-  }
+  if (v.data) return matrixView(v, v.data);
   const box = el("div", { class: "value value--summary" });
   const s = v.stats;
   if (s) {
@@ -52,23 +40,24 @@ export function valueView(v: Value | null | undefined): HTMLElement {
   return box;
 }
 
-/** A small complex tensor: its elements as a+bj, shaded by their modulus. */
-function complexView(v: Value): HTMLElement {
-  const data = v.data ?? [];
-  const imag = v.imag ?? [];
-  const size = data.map((re, i) => {
-    const im = imag[i] ?? 0;
-    return isFiniteNum(re) && isFiniteNum(im) ? Math.hypot(re, im) : Number.NaN;
-  });
-  const peak = Math.max(0, ...size.filter(Number.isFinite));
-  const cols = v.shape.length <= 1 ? Math.max(1, data.length) : v.shape[v.shape.length - 1];
-  const grid = el("table", { class: "value value--matrix value--complex" });
+/** A whole value as a grid (a vector is one row), each cell shaded by its size: the value
+ * itself, or the modulus of a complex one (written a+bj). */
+function matrixView(v: Value, data: Num[]): HTMLElement {
+  const imag = v.imag;
+  const shade: Num[] = imag
+    ? data.map((re, i) => {
+      const im = imag[i] ?? 0;
+      return isFiniteNum(re) && isFiniteNum(im) ? Math.hypot(re, im) : "nan";
+    })
+    : data;
+  const finite = shade.filter(isFiniteNum);
+  const lo = Math.min(0, ...finite), hi = Math.max(0, ...finite);
+  const cols = Math.max(1, v.shape.length <= 1 ? data.length : v.shape[v.shape.length - 1]);
+  const grid = el("table", { class: "value value--matrix" });
   for (let start = 0; start < data.length; start += cols) {
     const tr = el("tr");
     for (let i = start; i < Math.min(start + cols, data.length); i++) {
-      const m = size[i];
-      const cls = Number.isFinite(m) ? colour(m, 0, peak) : "cell--bad";
-      tr.append(el("td", { class: cls }, entry(v, i, 4)));
+      tr.append(el("td", { class: colour(shade[i], lo, hi) }, entry(v, i, 4)));
     }
     grid.append(tr);
   }
