@@ -8,7 +8,6 @@ vector-Jacobian product the page shows at each node, in the engine's real order.
 from __future__ import annotations
 
 import inspect
-import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 
 from gradstage.tracer.explain import NAN_EXPLANATION
-from gradstage.tracer.recorder import PROGRAM_FILE, TRACER_DIR, Recorder
+from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
 from gradstage.tracer.values import Snapshot, is_finite, is_functorch_wrapped, snap
 
 
@@ -61,7 +60,7 @@ def run_backward(
     rec: Recorder, func: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Run a ``backward()`` / ``autograd.grad`` call with every Node hooked, then unhook."""
-    line, _ = rec.user_frame()
+    line, direct = rec.user_frame()
     a = _bind(func, args, kwargs)
     if "self" in a:  # Tensor.backward(self, gradient, retain_graph, create_graph, inputs)
         roots, grads = [a["self"]], _as_list(a.get("gradient"))
@@ -82,7 +81,7 @@ def run_backward(
     bid = f"b{rec.backward_count}"
     # The loss curve has what the program backpropagates, not the scalars torch's own helpers
     # differentiate (autograd.functional.jacobian, gradcheck).
-    losses = _called_by_program()
+    losses = direct
     if rec.light:
         if losses:
             _record_losses(rec, roots, None, line)
@@ -144,24 +143,6 @@ def run_backward(
     )
     rec.running_node = None
     return result
-
-
-# Between the program and the tracer when the program itself calls backward() or grad().
-_API_FILES = ("torch/_tensor.py", "torch/overrides.py", "torch/autograd/__init__.py")
-
-
-def _called_by_program() -> bool:
-    """True when the backward()/grad() call now running was made by the program itself, not
-    by torch on its behalf (``autograd.functional.jacobian``, ``gradcheck``)."""
-    frame: Any = sys._getframe(1)
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if name == PROGRAM_FILE:
-            return True
-        if not (name.endswith(_API_FILES) or name.startswith(TRACER_DIR)):
-            return False
-        frame = frame.f_back
-    return False
 
 
 def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | None) -> None:

@@ -24,9 +24,16 @@ PROGRAM_FILE = "<program>"
 # detail (the last ones are only known when it ends).
 LOOP_DETAIL_SHARE = 0.3
 
-TRACER_DIR = __file__.rsplit("/", 1)[0]
-# Frames inside these files are torch's plumbing between the user's call and the op.
-_PLUMBING = ("torch/_tensor.py", "torch/overrides.py", "torch/utils/_device.py", TRACER_DIR)
+_TRACER_DIR = __file__.rsplit("/", 1)[0]
+# Frames inside these files are torch's plumbing between the user's call and the op (the
+# autograd module's backward() and grad() hand their call to the tracer first thing).
+_PLUMBING = (
+    "torch/_tensor.py",
+    "torch/overrides.py",
+    "torch/utils/_device.py",
+    "torch/autograd/__init__.py",
+    _TRACER_DIR,
+)
 
 
 _PROGRAM, _PLUMBING_CODE, _OTHER = 0, 1, 2
@@ -36,7 +43,7 @@ def _code_kind(filename: str) -> int:
     """Whose code a frame runs: the program's, torch's plumbing (or ours), or anyone else's."""
     if filename == PROGRAM_FILE:
         return _PROGRAM
-    if filename.endswith(_PLUMBING) or TRACER_DIR in filename:
+    if filename.endswith(_PLUMBING) or _TRACER_DIR in filename:
         return _PLUMBING_CODE
     return _OTHER
 
