@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 
 import msgspec
@@ -12,10 +13,11 @@ from gradstage.schema import (
     HISTOGRAM_BINS,
     OpEvent,
     Trace,
+    Value,
     WarningEvent,
     encode,
 )
-from gradstage.tracer import trace_program
+from gradstage.tracer import trace_program, values
 from gradstage.tracer.values import Snapshot, summarise
 
 from tests.tracer.oracle import run_plainly
@@ -143,6 +145,71 @@ def test_medium_tensors_summarised_together_match_one_by_one() -> None:
         assert batched.stats.std == pytest.approx(float(original.double().std()), rel=1e-4)
         assert batched.preview == alone.preview
         assert batched.histogram == alone.histogram
+
+
+def _alone(t: torch.Tensor, dtype: str) -> Value:
+    return summarise(
+        t.detach().to(torch.float64 if t.dtype == torch.float64 else torch.float32),
+        list(t.shape),
+        dtype,
+    )
+
+
+def _same_summary(batched: Value, alone: Value) -> None:
+    assert batched.stats is not None
+    assert alone.stats is not None
+    assert (batched.stats.min, batched.stats.max) == (alone.stats.min, alone.stats.max)
+    assert batched.stats.mean == pytest.approx(alone.stats.mean, rel=1e-6, abs=1e-9)
+    assert batched.stats.std == pytest.approx(alone.stats.std, rel=1e-4)
+    assert batched.preview == alone.preview
+    assert batched.histogram == alone.histogram
+
+
+def test_a_dropped_snapshot_between_waiting_ones_changes_none_of_them() -> None:
+    torch.manual_seed(4)
+    tensors = [torch.randn(300) * (i + 1) + i for i in range(5)]
+    snapshots: list[Snapshot | None] = [Snapshot(t) for t in tensors]
+    snapshots[1] = snapshots[3] = None  # their events were dropped (a loop's middle)
+    gc.collect()
+    kept = [(t, s) for t, s in zip(tensors, snapshots, strict=True) if s is not None]
+    for t, snapshot in kept:
+        _same_summary(snapshot.value(), _alone(t, "float32"))
+
+
+def test_snapshots_filling_several_buffers_are_each_summarised_from_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values.summarise_waiting()  # start from empty buffers
+    monkeypatch.setattr(values, "_free", {})
+    monkeypatch.setattr(values, "CHUNK_ELEMENTS", 1000)
+    torch.manual_seed(5)
+    tensors = [torch.randn(n) - n / 100 for n in (400, 500, 300, 900, 100, 1000, 70)]
+    tensors.append(torch.randn(300, dtype=torch.float64))
+    tensors.append(torch.arange(120).reshape(10, 12).t())  # integers, not contiguous
+    snapshots = [Snapshot(t) for t in tensors]
+    for t in tensors:
+        t.neg_()  # later changes do not reach the snapshots
+    for t, snapshot in zip(tensors, snapshots, strict=True):
+        original = -t
+        _same_summary(snapshot.value(), _alone(original, snapshot.value().dtype))
+    # Every buffer is free again, and a later snapshot does not disturb the values made.
+    made = [s.value() for s in snapshots]
+    later = [Snapshot(torch.full((500,), 9.0)) for _ in range(4)]
+    assert [s.value() for s in snapshots] == made
+    assert all(s.value().stats == later[0].value().stats for s in later)
+
+
+def test_a_medium_snapshot_with_nan_leaves_the_next_copy_alone() -> None:
+    bad = torch.ones(200)
+    bad[5] = float("nan")
+    good = torch.arange(200.0)
+    first, second = Snapshot(bad), Snapshot(good)
+    assert not first.finite()
+    assert second.finite()
+    stats = first.value().stats
+    assert stats is not None
+    assert (stats.nan, stats.inf, stats.mean) == (1, 0, 1.0)
+    _same_summary(second.value(), _alone(good, "float32"))
 
 
 def test_tensors_inside_torch_func_transforms_are_not_read_and_the_program_runs_as_plainly() -> (

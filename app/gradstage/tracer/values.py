@@ -58,9 +58,25 @@ def _dtype_name(t: torch.Tensor) -> str:
 # Tensors with more elements than FULL_VALUE_LIMIT and at most this many are summarised in
 # batches; larger ones at once.
 BATCH_LIMIT = 1 << 14
-# Copies waiting for a batch are summarised when they reach this many elements (64 MiB of
-# float32), to bound the memory they hold.
+# Medium snapshots are copied one after another into shared buffers of this many elements (4 MiB
+# of float32), one buffer per dtype at a time: no allocation per snapshot, and a batch reads
+# each buffer as one array. Full buffers wait until they are summarised; when the copies
+# waiting reach PENDING_LIMIT elements (64 MiB of float32), they are summarised at once, to
+# bound the memory they hold.
+CHUNK_ELEMENTS = 1 << 20
 PENDING_LIMIT = 1 << 24
+
+
+class _Chunk:
+    """A flat buffer that medium snapshots copy into, back to back."""
+
+    __slots__ = ("array", "size", "tensor", "used")
+
+    def __init__(self, dtype: torch.dtype, size: int) -> None:
+        self.tensor = torch.empty(size, dtype=dtype)
+        self.array: Any = self.tensor.numpy()
+        self.size = size
+        self.used = 0
 
 
 class Snapshot:
@@ -68,12 +84,13 @@ class Snapshot:
 
     __slots__ = (
         "__weakref__",
+        "_chunk",
         "_data",
         "_dtype",
         "_finite",
         "_imag",
         "_shape",
-        "_tensor",
+        "_start",
         "_total",
         "_value",
     )
@@ -82,7 +99,8 @@ class Snapshot:
     _finite: bool
     _imag: list[Any] | None
     _shape: list[int]
-    _tensor: torch.Tensor | None
+    _chunk: _Chunk | None
+    _start: int
     _total: float
     _value: Value | None
 
@@ -92,7 +110,7 @@ class Snapshot:
         except RuntimeError:
             # Nothing to read: inside torch.func transforms (vmap's batched tensors refuse
             # .item()), meta tensors, freed storage. The shape and dtype are still known.
-            self._data = self._tensor = self._imag = None
+            self._data = self._chunk = self._imag = None
             self._shape = list(t.shape)
             self._dtype = _dtype_name(t)
             self._value = Value(shape=self._shape, dtype=self._dtype)
@@ -113,7 +131,7 @@ class Snapshot:
             self._shape = list(d.shape)
             self._dtype = _dtype_name(t)
             self._value = None
-            self._tensor = None
+            self._chunk = None
             self._imag = None
             n = d.numel()
             if n <= FULL_VALUE_LIMIT:
@@ -136,11 +154,10 @@ class Snapshot:
                 self._finite = stats is None or (stats.nan == 0 and stats.inf == 0)
                 return
             if n <= BATCH_LIMIT:
-                if d.dtype in _FLOATS:
-                    flat = d.reshape(-1)
-                    copy = flat.clone() if flat.data_ptr() == d.data_ptr() else flat
-                else:
-                    copy = d.reshape(-1).to(torch.float32)
+                chunk = _chunk_for(n, torch.float64 if d.dtype == torch.float64 else torch.float32)
+                start = chunk.used
+                copy = chunk.tensor[start : start + n]
+                copy.view(d.shape).copy_(d)  # converts integers and booleans to float32
                 # NaN and inf propagate into the sum (kept for the mean); an overflowing sum is
                 # re-checked element by element.
                 total = copy.sum().item()
@@ -148,10 +165,11 @@ class Snapshot:
                 if self._finite:
                     if not math.isfinite(total):
                         total = copy.sum(dtype=torch.float64).item()
-                    self._tensor, self._total = copy, total
+                    chunk.used = start + n
+                    self._chunk, self._start, self._total = chunk, start, total
                     _wait_for_batch(self, n)
                     return
-                d = copy
+                d = copy.clone()  # the buffer's space is given to the next snapshot
             # Summarised now: safe against later in-place changes.
             self._value = summarise(d, self._shape, self._dtype)
             stats = self._value.stats
@@ -200,12 +218,13 @@ HISTOGRAM_SAMPLE = 1 << 10
 def summarise(t: torch.Tensor, shape: list[int], dtype: str) -> Value:
     """Stats, a preview and a histogram of a large tensor.
 
-    The statistics come from single fast passes (torch's sum and min-max, a BLAS dot product
-    for the sum of squares): ``torch.std_mean`` is many times slower on large tensors, and this
-    runs for every large value the trace keeps. The histogram bins a strided sample with NumPy,
-    several times cheaper than ``torch.histc``. NumPy only computes in float64 here, where
-    float32 data cannot overflow: its warnings would reach the program's warning handler and
-    be recorded as the program's own.
+    The statistics come from single fast passes (torch's sum, NumPy's minimum and maximum, a
+    BLAS dot product for the sum of squares): ``torch.std_mean`` is many times slower on large
+    tensors, and this runs for every large value the trace keeps. The histogram bins a strided
+    sample with NumPy, several times cheaper than ``torch.histc``. NumPy only computes in
+    float64 here, where float32 data cannot overflow (its dot product's overflow warning is
+    silenced): its warnings would reach the program's warning handler and be recorded as the
+    program's own.
     """
     with torch._C.DisableTorchFunction():
         f = (t.detach() if t.requires_grad else t).reshape(-1)
@@ -230,11 +249,11 @@ def _summarise_finite(
 ) -> Value:
     """Summary of a flat float tensor of finite elements whose sum is ``total``."""
     n = f.shape[0]
-    lo_t, hi_t = torch.aminmax(f)
-    lo, hi = lo_t.item(), hi_t.item()
+    a = f.numpy()
+    # NumPy's minimum and maximum: two passes, yet faster than torch.aminmax's one.
+    lo, hi = float(a.min()), float(a.max())
     mean = total / n
     std = 0.0
-    a = f.numpy()
     if n > 1:
         # var = (sum x^2 - n mean^2) / (n - 1), unless |mean| dwarfs the spread (or the sum of
         # squares overflows float32): then the exact two-pass form, in float64. NumPy's dot
@@ -289,10 +308,40 @@ def _bin_counts(a: Any, lo: float, hi: float) -> list[int]:
     return counts
 
 
-# Medium snapshots waiting to be summarised together (weakly: a snapshot whose event was
-# dropped is not summarised), and how many elements their copies hold.
+# The buffer each dtype's medium snapshots are being copied into, the buffers filled since the
+# last batch, and the snapshots waiting to be summarised together (weakly: a snapshot whose
+# event was dropped is not summarised), with how many elements their copies hold. After a
+# batch every buffer is free again; a few are kept for the next snapshots (fresh memory costs
+# a page fault per 4 KiB on first write).
+_current: dict[torch.dtype, _Chunk] = {}
+_filled: list[_Chunk] = []
+_free: dict[torch.dtype, list[_Chunk]] = {}
+FREE_CHUNKS_KEPT = 4
 _waiting: list[weakref.ref[Snapshot]] = []
 _waiting_elements = 0
+
+
+def _chunk_for(n: int, dtype: torch.dtype) -> _Chunk:
+    """The buffer with room for the next ``n`` elements of ``dtype``."""
+    chunk = _current.get(dtype)
+    if chunk is None or chunk.used + n > chunk.size:
+        if chunk is not None:
+            _filled.append(chunk)
+        free = _free.get(dtype)
+        chunk = free.pop() if free and free[-1].size >= n else _Chunk(dtype, max(CHUNK_ELEMENTS, n))
+        _current[dtype] = chunk
+    return chunk
+
+
+def _release_chunks() -> None:
+    """Every buffer is free once the snapshots waiting in them are summarised."""
+    for chunk in [*_filled, *_current.values()]:
+        chunk.used = 0
+        free = _free.setdefault(chunk.tensor.dtype, [])
+        if len(free) < FREE_CHUNKS_KEPT:
+            free.append(chunk)
+    _filled.clear()
+    _current.clear()
 
 
 def _wait_for_batch(s: Snapshot, n: int) -> None:
@@ -304,45 +353,50 @@ def _wait_for_batch(s: Snapshot, n: int) -> None:
 
 
 def summarise_waiting() -> None:
-    """Summarise every medium snapshot still waiting (and still wanted), in one batch per
-    dtype."""
-    global _waiting_elements
-    live = [
-        (s, s._tensor) for ref in _waiting if (s := ref()) is not None and s._tensor is not None
-    ]
-    _waiting.clear()
-    _waiting_elements = 0
-    for dtype in _FLOATS:
-        group = [s for s, copy in live if copy.dtype == dtype]
-        if group:
-            arrays = [copy.numpy() for _, copy in live if copy.dtype == dtype]
-            for s, v in zip(group, _summarise_batch(arrays, group), strict=True):
-                s._value, s._tensor = v, None
-
-
-def _summarise_batch(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
-    """The Values of several flat float arrays of finite elements (more than
-    ``FULL_VALUE_LIMIT`` each), with a few NumPy passes over all of them at once.
+    """Summarise every medium snapshot still waiting (and still wanted), one batch per buffer.
 
     NumPy's floating-point warnings are off here: an overflowing sum of squares is recomputed
     exactly, and a warning would reach the program's warning handler and be recorded as the
     program's own.
     """
+    global _waiting_elements
+    groups: dict[int, tuple[_Chunk, list[Snapshot]]] = {}
+    for ref in _waiting:
+        s = ref()
+        if s is not None and s._chunk is not None:
+            group = groups.get(id(s._chunk))
+            if group is None:
+                groups[id(s._chunk)] = (s._chunk, [s])
+            else:
+                group[1].append(s)
+    _waiting.clear()
+    _waiting_elements = 0
     with numpy.errstate(all="ignore"):
-        return _batch_values(arrays, snaps)
+        for chunk, snaps in groups.values():
+            for s, v in zip(snaps, _batch_values(chunk.array, snaps), strict=True):
+                s._value, s._chunk = v, None
+    _release_chunks()
 
 
-def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
-    lengths = numpy.fromiter((a.shape[0] for a in arrays), dtype=numpy.intp, count=len(arrays))
-    starts = numpy.zeros_like(lengths)
-    numpy.cumsum(lengths[:-1], out=starts[1:])
-    flat = numpy.concatenate(arrays)
-    lows = numpy.minimum.reduceat(flat, starts).astype(numpy.float64)
-    highs = numpy.maximum.reduceat(flat, starts).astype(numpy.float64)
-    totals = numpy.fromiter((s._total for s in snaps), dtype=numpy.float64, count=len(snaps))
-    squares = numpy.fromiter(
-        (numpy.dot(a, a) for a in arrays), dtype=numpy.float64, count=len(arrays)
-    )
+def _batch_values(buffer: Any, snaps: list[Snapshot]) -> list[Value]:
+    """The Values of snapshots whose copies lie in ``buffer`` (in order, finite, more than
+    ``FULL_VALUE_LIMIT`` elements each), with a few NumPy passes over all of them at once."""
+    count = len(snaps)
+    starts = numpy.fromiter((s._start for s in snaps), dtype=numpy.intp, count=count)
+    lengths = numpy.fromiter((math.prod(s._shape) for s in snaps), dtype=numpy.intp, count=count)
+    ends = starts + lengths
+    flat = buffer[: int(ends[-1])]
+    # Minimum and maximum per copy: reduceat over [start0, end0, start1, end1, ..., start_last]
+    # reduces each copy and each gap between two (a dropped snapshot's space); every other
+    # result is a copy's.
+    bounds = numpy.empty(2 * count - 1, dtype=numpy.intp)
+    bounds[0::2] = starts
+    bounds[1::2] = ends[:-1]
+    lows = numpy.minimum.reduceat(flat, bounds)[0::2].astype(numpy.float64)
+    highs = numpy.maximum.reduceat(flat, bounds)[0::2].astype(numpy.float64)
+    arrays = [flat[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    totals = numpy.fromiter((s._total for s in snaps), dtype=numpy.float64, count=count)
+    squares = numpy.fromiter((numpy.dot(a, a) for a in arrays), dtype=numpy.float64, count=count)
     means = totals / lengths
     variances = (squares - lengths * means * means) / (lengths - 1)
     # The exact two-pass form where |mean| dwarfs the spread (a float32 sum of squares cannot
@@ -356,7 +410,7 @@ def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
     stds = numpy.sqrt(numpy.maximum(variances, 0.0))
 
     # Histograms: every element of a tensor of at most HISTOGRAM_SAMPLE, else a strided sample.
-    # The sampled positions are a running sum of steps that jumps to each tensor's start.
+    # The sampled positions are a running sum of steps that jumps to each copy's start.
     steps = numpy.maximum(-(-lengths // HISTOGRAM_SAMPLE), 1)
     steps[steps > 1] |= 1
     taken = -(-lengths // steps)
@@ -365,7 +419,7 @@ def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
     moves = numpy.repeat(steps, taken)
     last = starts + (taken - 1) * steps
     moves[first[1:]] = starts[1:] - last[:-1]
-    moves[0] = 0
+    moves[0] = starts[0]
     sample = flat[numpy.cumsum(moves)].astype(numpy.float64)
     spans = highs - lows
     scales = numpy.divide(HISTOGRAM_BINS, spans, out=numpy.zeros_like(spans), where=spans > 0)
@@ -373,15 +427,14 @@ def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
     sample *= numpy.repeat(scales, taken)
     bins = sample.astype(numpy.intp)
     numpy.minimum(bins, HISTOGRAM_BINS - 1, out=bins)
-    bins += numpy.repeat(numpy.arange(0, len(arrays) * HISTOGRAM_BINS, HISTOGRAM_BINS), taken)
-    flat_counts = numpy.bincount(bins, minlength=len(arrays) * HISTOGRAM_BINS)
-    counts: list[list[int]] = flat_counts.reshape(len(arrays), HISTOGRAM_BINS).tolist()
+    bins += numpy.repeat(numpy.arange(0, count * HISTOGRAM_BINS, HISTOGRAM_BINS), taken)
+    flat_counts = numpy.bincount(bins, minlength=count * HISTOGRAM_BINS)
+    counts: list[list[int]] = flat_counts.reshape(count, HISTOGRAM_BINS).tolist()
 
     out: list[Value] = []
     rows = zip(
         snaps,
-        starts.tolist(),
-        lengths.tolist(),
+        arrays,
         lows.tolist(),
         highs.tolist(),
         means.tolist(),
@@ -391,10 +444,10 @@ def _batch_values(arrays: list[Any], snaps: list[Snapshot]) -> list[Value]:
         counts,
         strict=True,
     )
-    for s, start, n, lo, hi, mean, std, step, m, bin_counts in rows:
-        stats = Stats(min=lo, max=hi, mean=mean, std=std if n > 1 else 0.0, nan=0, inf=0)
+    for s, a, lo, hi, mean, std, step, m, bin_counts in rows:
+        stats = Stats(min=lo, max=hi, mean=mean, std=std, nan=0, inf=0)
         histogram = Histogram(low=lo, high=hi, counts=bin_counts, sample=m if step > 1 else None)
-        preview = flat[start : start + PREVIEW_LENGTH].tolist()
+        preview = a[:PREVIEW_LENGTH].tolist()
         out.append(
             Value(shape=s._shape, dtype=s._dtype, stats=stats, preview=preview, histogram=histogram)
         )
