@@ -61,10 +61,10 @@ BATCH_LIMIT = 1 << 14
 # Medium snapshots are copied one after another into shared buffers of this many elements (4 MiB
 # of float32), one buffer per dtype at a time: no allocation per snapshot, and a batch reads
 # each buffer as one array. Full buffers wait until they are summarised; when the copies
-# waiting reach PENDING_LIMIT elements (64 MiB of float32), they are summarised at once, to
+# waiting reach PENDING_LIMIT elements (16 MiB of float32), they are summarised at once, to
 # bound the memory they hold.
 CHUNK_ELEMENTS = 1 << 20
-PENDING_LIMIT = 1 << 24
+PENDING_LIMIT = 1 << 22
 
 
 class _Chunk:
