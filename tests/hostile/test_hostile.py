@@ -127,6 +127,7 @@ def test_each_way_of_stopping_has_its_own_plain_error(
     trace = msgspec.json.decode(results[name])
     assert trace["error"]["code"] == code
     assert trace["error"]["explanation"]
+    assert "()" not in trace["error"]["explanation"]  # a limit is named, not left blank
 
 
 def test_output_printed_before_a_crash_is_kept(results: dict[str, bytes]) -> None:

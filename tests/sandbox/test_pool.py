@@ -100,6 +100,36 @@ def test_a_learners_exception_is_an_ordinary_trace_error(
     assert trace.error.line == 3
 
 
+def test_chinese_output_over_the_limit_stops_at_its_line_with_the_graph_kept(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    source = """import torch
+w = torch.tensor(1.0, requires_grad=True)
+for i in range(100000):
+    loss = (w * 3 - 1) ** 2
+    loss.backward()
+    print(f"第{i}步 损失={loss.item():.4f} 🔥")
+"""
+    trace = loop.run_until_complete(pool.run(source))
+    assert trace.error is not None
+    assert (trace.error.code, trace.error.line) == ("output_limit", 6)
+    assert trace.tensors
+    assert trace.nodes
+    assert "\ufffd" not in trace.stdout
+    assert len(trace.stdout.encode()) <= Limits().stdout_bytes
+
+
+def test_a_program_raising_keyboard_interrupt_gets_its_own_error(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    trace = loop.run_until_complete(
+        pool.run('import torch\nprint("training")\nraise KeyboardInterrupt\n')
+    )
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.line, trace.error.code) == ("KeyboardInterrupt", 3, None)
+    assert trace.stdout == "training\n"
+
+
 def test_honest_programs_keep_succeeding_while_twenty_hostile_ones_run(
     loop: asyncio.AbstractEventLoop,
 ) -> None:

@@ -7,6 +7,8 @@ and anything else (a kill, a crash, a forged or oversized result) becomes a Trac
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from gradstage.limits import Limits
@@ -109,25 +111,36 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
     )
 
 
-def classify_program_error(trace: Trace) -> Trace:
-    """Give a ``code`` to learner errors that really are limits or refusals."""
+# How the sandbox's refusals reach a program: EPERM from the system-call filter (processes,
+# the network), EACCES from Landlock and ENOENT from the private file system (files: nothing
+# of the server's is there to read, and there is nowhere to write). The operating system's
+# message starts with the number; a program's own ``raise PermissionError("...")`` has none.
+_REFUSED = re.compile(r"\[Errno (1|2|13)\] ")
+# What torch's CPU allocator says when the memory limit refuses it a block.
+_ALLOCATOR = re.compile(r"DefaultCPUAllocator: (can't allocate memory|not enough memory)")
+
+
+def classify_program_error(trace: Trace, limits: Limits) -> Trace:
+    """Give a ``code`` to learner errors that really are limits or refusals: told by what
+    raised them (the system, torch's allocator), never by words a program's own exception may
+    contain."""
     err = trace.error
     if err is None or err.code is not None:
         return trace
     text = err.message
-    code = None
-    if err.type == "MemoryError" or "can't allocate memory" in text or "not enough memory" in text:
+    refused = (
+        _REFUSED.match(text)
+        if err.type in ("PermissionError", "FileNotFoundError", "OSError")
+        else None
+    )
+    if err.type.endswith("MemoryError") or _ALLOCATOR.search(text):
         code = "memory_limit"
-    elif (
-        "not permitted" in text
-        or "Permission denied" in text
-        or (err.type == "FileNotFoundError" and "No such file" in text)
-    ):
+    elif refused is not None:
         code = "forbidden"
-    if code is None:
+    else:
         return trace
-    explanation = REASONS[code][1].format(limit="")
-    if code == "forbidden" and ("No such file" in text or "Permission denied" in text):
+    explanation = REASONS[code][1].format(limit=limit_text(code, limits))
+    if refused is not None and refused.group(1) != "1":
         explanation = "Reading and writing files is not available here. " + explanation
     trace.error = msgspec.structs.replace(err, code=code, explanation=explanation)
     return trace

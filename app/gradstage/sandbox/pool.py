@@ -8,6 +8,7 @@ once (the caller queues in front of it).
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -335,14 +336,15 @@ class SandboxPool:
         exit_info: dict[str, Any],
         limits: Limits,
     ) -> Trace:
-        printed = stdout.decode("utf-8", "replace")
+        # Output cut at the byte limit may end inside a character: that part is left out.
+        printed = codecs.getincrementaldecoder("utf-8")("replace").decode(stdout, final=False)
         status = exit_info.get("status")
         if reason is None and status == 0 and result:
             try:
                 trace = validate(result, limits)
             except ValueError:
                 return error_trace("invalid_result", limits, printed)
-            return classify_program_error(trace)
+            return classify_program_error(trace, limits)
         if reason is None:
             if status == 71:
                 reason = "memory_limit"

@@ -368,6 +368,10 @@ def _check_backward_anomaly(
             continue  # it arrived from an earlier Node (or the seed)
         rec.backward_anomalies.add(what)
         node = rec.registry.nodes[nid]
+        # An infinity from a Node whose derivative is finite wherever its inputs are (a
+        # product, a sum, a matrix product) can only be an overflow; so is one sent on from an
+        # incoming gradient already near the dtype's largest number.
+        overflow = what == "inf" and (node.name not in _SINGULAR or _huge(grad_outputs))
         rec.emit(
             "anomaly",
             line=node.line or line,
@@ -375,8 +379,54 @@ def _check_backward_anomaly(
             node=nid,
             backward=bid,
             what=what,
-            explanation=NAN_EXPLANATION["backward"],
+            explanation=NAN_EXPLANATION["overflow" if overflow else "backward"],
         )
+
+
+# Nodes whose local derivative is infinite somewhere for finite inputs (sqrt'(0), log'(0),
+# 1/x at 0, acos'(1), the norm at 0).
+_SINGULAR = frozenset(
+    {
+        "SqrtBackward0",
+        "RsqrtBackward0",
+        "LogBackward0",
+        "Log2Backward0",
+        "Log10Backward0",
+        "Log1pBackward0",
+        "PowBackward0",
+        "PowBackward1",
+        "PowBackward2",
+        "DivBackward0",
+        "DivBackward1",
+        "ReciprocalBackward0",
+        "AcosBackward0",
+        "AsinBackward0",
+        "AtanhBackward0",
+        "AcoshBackward0",
+        "NormBackward0",
+        "NormBackward1",
+        "LinalgVectorNormBackward0",
+        "CdistBackward0",
+        "XlogyBackward0",
+        "LgammaBackward0",
+        "DigammaBackward0",
+        "ErfinvBackward0",
+        "LogitBackward0",
+        "TanBackward0",
+    }
+)
+
+
+def _huge(grads: Any) -> bool:
+    """True when an incoming gradient is within a factor of 10^8 of its dtype's largest number:
+    an infinity sent on from it is an overflow, not an infinite derivative."""
+    with torch._C.DisableTorchFunction():
+        for g in grads:
+            if isinstance(g, torch.Tensor) and g.is_floating_point() and g.numel():
+                largest = float(g.detach().abs().max())
+                if largest >= torch.finfo(g.dtype).max * 1e-8:
+                    return True
+    return False
 
 
 def wrap_user_hook(

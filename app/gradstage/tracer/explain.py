@@ -54,17 +54,45 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
         "Anomaly detection found a NaN produced during backward by the named Node.",
     ),
     (
-        re.compile(r"mat1 and mat2 shapes cannot be multiplied|size of tensor a .* must match"),
+        re.compile(
+            r"mat1 and mat2 shapes cannot be multiplied|size of tensor a .* must match"
+            r"|inconsistent tensor size|shape '\[.*\]' is invalid for input of size"
+        ),
         "The shapes of the tensors do not fit this operation. Check each tensor's shape "
         "(print(t.shape)) where it is created.",
     ),
     (
-        re.compile(r"expected scalar type|expected .* dtype|found dtype"),
+        re.compile(r"expected scalar type|expected .* dtype|found dtype|must have the same dtype"),
         "The tensors have different dtypes (for example float32 and float64 or int64). "
         "Convert one of them with .float() or .to(other.dtype).",
     ),
     (
-        re.compile(r"only Tensors of floating point( and complex)? dtype can require gradients"),
+        re.compile(r"a Tensor with \d+ elements cannot be converted to Scalar"),
+        "item() (and float() or int()) turns a tensor of exactly one element into a Python "
+        "number; this one has several. Reduce it first (t.sum().item(), t.mean().item()) or "
+        "take all of them with t.tolist().",
+    ),
+    (
+        re.compile(
+            r"Torch not compiled with CUDA|no NVIDIA driver|No CUDA GPUs|not compiled with MPS"
+        ),
+        "There is no GPU here: programs run on the CPU. Leave out .cuda() and device='cuda', "
+        "or write device = 'cuda' if torch.cuda.is_available() else 'cpu'.",
+    ),
+    (
+        re.compile(
+            r"'NoneType' object has no attribute '(zero_|data|item|norm|abs|add_|sub_|mul_"
+            r"|div_|copy_|clone|detach|numpy|tolist|shape)'"
+        ),
+        "A value is None where a tensor was expected. Most often it is a .grad: it stays None "
+        "until a backward() reaches its tensor, and zero_grad() sets it back to None. Check "
+        "`if w.grad is not None:` first, or call optimizer.zero_grad().",
+    ),
+    (
+        re.compile(
+            r"only Tensors of floating point( and complex)? dtype can require gradients",
+            re.IGNORECASE,
+        ),
         "Only floating-point tensors can require grad: create it with a float dtype "
         "(torch.tensor([1.0, 2.0]) rather than torch.tensor([1, 2])).",
     ),
@@ -78,6 +106,13 @@ _BY_TYPE: dict[str, str] = {
     "SyntaxError": "Python could not read the program: the line shown has a syntax mistake "
     "(a missing bracket, colon or quote is the usual cause).",
     "IndentationError": "The indentation of this line does not match the lines around it.",
+    "TabError": "This line indents with tabs where the lines around it use spaces (or the "
+    "other way round). Indent with spaces only.",
+    "EOFError": "The program asked for keyboard input (input()), but programs here run "
+    "without a keyboard. Write the value into the program instead.",
+    "FileNotFoundError": "There are no files here: a program runs on its own, with no folder "
+    "to read from or write to. Make the data in the program (torch.randn, torch.linspace, or "
+    "a small tensor written out), and print results instead of saving them.",
     "NameError": "This name is used before it was given a value (or it is misspelt).",
     "ZeroDivisionError": "A plain Python number was divided by zero.",
     "ImportError": "This module is not available here.",
@@ -85,6 +120,8 @@ _BY_TYPE: dict[str, str] = {
     "torch, math, random and a stand-in for matplotlib.pyplot.",
     "MemoryError": "The program asked for more memory than it is allowed.",
     "RecursionError": "A function called itself too many times.",
+    "KeyboardInterrupt": "The program stopped itself by raising KeyboardInterrupt (what "
+    "pressing Ctrl-C raises).",
 }
 
 NON_LEAF_GRAD_WARNING = re.compile(r"\.grad attribute of a Tensor that is not a leaf")
@@ -100,6 +137,11 @@ NAN_EXPLANATION = {
     "from it is NaN or inf too.",
     "backward": "This Node turned finite incoming gradients into NaN or inf: its local "
     "derivative is infinite or undefined here (for example sqrt'(0) = 1/(2\u221a0)).",
+    "overflow": "The gradient arriving at this Node was already huge, and multiplying it by "
+    "this Node's local derivative went past the largest number the dtype can hold: it "
+    "overflowed to inf. The gradients are exploding (growing layer by layer or step by "
+    "step): lower the learning rate, scale the inputs down, or clip the gradients "
+    "(torch.nn.utils.clip_grad_norm_).",
 }
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import dis
+import io
+import linecache
 import operator
+import os
 import random
 import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -66,15 +70,22 @@ class _Stdout:
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
             return 0
-        room = self.cap - self.size
-        kept = text if len(text) <= room else text[: max(room, 0)]
-        self.dropped += len(text) - len(kept)
-        overflow = len(kept) < len(text)
+        # The cap is in bytes of UTF-8, as the sandbox counts what it receives: Chinese text or
+        # emoji take three or four bytes a character.
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        room = max(self.cap - self.size, 0)
+        kept = text
+        if size > room:
+            # Cut at a character boundary, never inside one.
+            kept = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+        kept_size = size if kept is text else len(kept.encode("utf-8", "surrogatepass"))
+        self.dropped += size - kept_size
+        overflow = kept is not text
         if kept:
             if self.echo is not None:
                 self.echo(kept)
             self.parts.append(kept)
-            self.size += len(kept)
+            self.size += kept_size
             line, _ = self.rec.user_frame()
             last = self.rec.timeline.kept[-1] if self.rec.timeline.kept else None
             seg = self.rec.timeline._segment
@@ -203,6 +214,76 @@ def _program_line(tb: Any) -> int | None:
     return line
 
 
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
+def _raised_by_program(exc: BaseException) -> bool:
+    """True when a ``raise`` statement of the program raised ``exc``.
+
+    A Ctrl-C arrives between two instructions, never at a ``raise``: this tells a program's
+    own ``raise KeyboardInterrupt`` from the user stopping the tool."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return code.co_filename == PROGRAM_FILE and code.co_code[tb.tb_lasti] == _RAISE
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DISPATCH = os.path.join(os.path.dirname(torch.__file__), "overrides.py")
+
+
+def _program_frames(frames: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    """The frames of a traceback or stack that a plain run would show: none of the tracer's
+    (nor torch's dispatch to it), none of whatever runs the program (the sandbox, a notebook)."""
+    items = list(frames)
+    outside: set[int] = set()
+    for frame, _ in items:
+        code = frame.f_code
+        if code.co_filename == PROGRAM_FILE and code.co_name == "<module>":
+            caller = frame.f_back
+            while caller is not None:
+                outside.add(id(caller))
+                caller = caller.f_back
+            break
+    for item in items:
+        frame = item[0]
+        name = frame.f_code.co_filename
+        if id(frame) in outside or name.startswith(_PACKAGE) or name == _DISPATCH:
+            continue
+        yield item
+
+
+@contextlib.contextmanager
+def _plain_tracebacks(source: str) -> Iterator[None]:
+    """Tracebacks the program prints or formats (``traceback.print_exc()``, anomaly mode's
+    stack of the forward call) look as in a plain run: the program's lines with their source
+    text, without the frames of the tracer."""
+    previous = linecache.cache.get(PROGRAM_FILE)
+    # An entry without a modification time is never dropped by linecache.checkcache().
+    linecache.cache[PROGRAM_FILE] = (len(source), None, source.splitlines(True), PROGRAM_FILE)
+    summary = traceback.StackSummary
+    original = summary.__dict__.get("_extract_from_extended_frame_gen")
+    if isinstance(original, classmethod):
+        extract = original.__func__
+
+        def filtered(klass: Any, frame_gen: Any, /, **kwargs: Any) -> Any:
+            return extract(klass, _program_frames(frame_gen), **kwargs)
+
+        setattr(summary, "_extract_from_extended_frame_gen", classmethod(filtered))
+    try:
+        yield
+    finally:
+        if isinstance(original, classmethod):
+            setattr(summary, "_extract_from_extended_frame_gen", original)
+        if previous is None:
+            linecache.cache.pop(PROGRAM_FILE, None)
+        else:
+            linecache.cache[PROGRAM_FILE] = previous
+
+
 @contextlib.contextmanager
 def _swap_modules(modules: dict[str, Any]) -> Iterator[None]:
     saved = {k: sys.modules.get(k) for k in modules}
@@ -300,10 +381,13 @@ def trace_program(
         tree = ast.parse(source, filename=PROGRAM_FILE)
         code = compile(instrument(tree), PROGRAM_FILE, "exec")
     except SyntaxError as exc:
+        line = exc.lineno
+        if line is None and "\x00" in source:  # "source code cannot contain null bytes"
+            line = source.count("\n", 0, source.index("\x00")) + 1
         error = {
             "type": type(exc).__name__,
             "message": exc.msg or str(exc),
-            "line": exc.lineno,
+            "line": line,
             "explanation": explain_error(type(exc).__name__, exc.msg or ""),
         }
         return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
@@ -340,7 +424,7 @@ def trace_program(
         )
 
     rec.seeded_by_program = "manual_seed" in source
-    old_stdout, old_stderr = sys.stdout, sys.stderr
+    old_stdout, old_stderr, old_stdin = sys.stdout, sys.stderr, sys.stdin
     old_showwarning = warnings.showwarning
     try:
         with (
@@ -348,6 +432,7 @@ def trace_program(
             warnings.catch_warnings(),
             _swap_modules(make_modules(plot_sink)),
             capture_training(rec),
+            _plain_tracebacks(source),
         ):
             _seed(limits.seed)
             warnings.simplefilter("always")
@@ -355,18 +440,20 @@ def trace_program(
             # to collect during the program (often not the program's own): not a lesson.
             warnings.simplefilter("ignore", ResourceWarning)
             warnings.showwarning = on_warning
-            sys.stdout, sys.stderr = out, err
+            # No keyboard: input() meets the end of its input at once, in the sandbox as in a
+            # notebook or a terminal (where it would otherwise wait for the caller's).
+            sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO()
             try:
                 with ForwardMode(rec):
                     exec(code, namespace)
             finally:
-                sys.stdout, sys.stderr = old_stdout, old_stderr
+                sys.stdout, sys.stderr, sys.stdin = old_stdout, old_stderr, old_stdin
                 out.released_to, err.released_to = old_stdout, old_stderr
                 warnings.showwarning = old_showwarning
     except OutputLimitExceeded as exc:
         error = {
             "type": "OutputLimitExceeded",
-            "message": f"the program printed more than {limits.stdout_bytes} characters",
+            "message": f"the program printed more than {limits.stdout_bytes} bytes",
             "line": _program_line(exc.__traceback__),
             "explanation": "Printed output is limited; the program was stopped there. Print "
             "less (for example only every 100th iteration).",
@@ -381,8 +468,8 @@ def trace_program(
                 "explanation": "The program called exit() with a status.",
             }
     except BaseException as exc:  # the learner's error is part of the trace
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+        if isinstance(exc, KeyboardInterrupt) and not _raised_by_program(exc):
+            raise  # Ctrl-C: stop the tool (a program's own ``raise KeyboardInterrupt`` is not)
         type_name = type(exc).__name__
         message = str(exc)
         error = {

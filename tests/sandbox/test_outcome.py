@@ -1,0 +1,80 @@
+"""Which program errors the server reports as the sandbox's limits and refusals: those raised by
+the system or by torch's allocator, never a program's own exception that uses the same words."""
+
+from __future__ import annotations
+
+import pytest
+from gradstage.limits import Limits
+from gradstage.sandbox.outcome import classify_program_error
+from gradstage.schema import SCHEMA_VERSION, Meta, Trace, TraceError
+
+
+def _trace(type_name: str, message: str) -> Trace:
+    return Trace(
+        schema_version=SCHEMA_VERSION,
+        stdout="",
+        error=TraceError(type=type_name, message=message, line=3, explanation="theirs"),
+        tensors=[],
+        nodes=[],
+        edges=[],
+        events=[],
+        meta=Meta(),
+    )
+
+
+LIMITS = Limits(memory_bytes=1 << 30)
+
+
+@pytest.mark.parametrize(
+    ("type_name", "message", "code", "says"),
+    [
+        (
+            "RuntimeError",
+            "[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: not enough memory: "
+            "you tried to allocate 53687091200 bytes.",
+            "memory_limit",
+            "(1024 MiB)",
+        ),
+        ("MemoryError", "", "memory_limit", "(1024 MiB)"),
+        ("_ArrayMemoryError", "Unable to allocate 37.3 GiB", "memory_limit", "(1024 MiB)"),
+        (
+            "PermissionError",
+            "[Errno 13] Permission denied: '/etc/passwd'",
+            "forbidden",
+            "Reading and writing files is not available here.",
+        ),
+        ("PermissionError", "[Errno 1] Operation not permitted", "forbidden", "sandbox"),
+        (
+            "FileNotFoundError",
+            "[Errno 2] No such file or directory: 'data.txt'",
+            "forbidden",
+            "Reading and writing files is not available here.",
+        ),
+    ],
+)
+def test_limits_and_refusals_get_their_code_and_name_the_limit(
+    type_name: str, message: str, code: str, says: str
+) -> None:
+    error = classify_program_error(_trace(type_name, message), LIMITS).error
+    assert error is not None
+    assert error.code == code
+    assert error.explanation is not None
+    assert says in error.explanation
+    assert "()" not in error.explanation
+
+
+@pytest.mark.parametrize(
+    ("type_name", "message"),
+    [
+        ("ValueError", "negative learning rate not permitted"),
+        ("RuntimeError", "can't allocate memory for the cache, said my program"),
+        ("FileNotFoundError", "No such file in my dataset dict: cat.jpg"),
+        ("PermissionError", "Permission denied, said the program"),
+    ],
+)
+def test_a_programs_own_exception_keeps_its_type_and_explanation(
+    type_name: str, message: str
+) -> None:
+    error = classify_program_error(_trace(type_name, message), LIMITS).error
+    assert error is not None
+    assert (error.code, error.explanation) == (None, "theirs")

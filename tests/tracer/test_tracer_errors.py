@@ -1,0 +1,188 @@
+"""Errors as a learner meets them: the right type and line, a plain explanation, tracebacks as a
+plain run prints them, and everything recorded before the error kept."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import traceback
+
+import pytest
+import torch
+from gradstage.schema import AnomalyEvent, OpEvent, PrintEvent, SkippedEvent
+from gradstage.tracer import trace_program
+from gradstage.tracer.explain import NAN_EXPLANATION
+
+
+def _plain_stderr(source: str) -> str:
+    """What the program writes to stderr run plainly, compiled under the tracer's file name."""
+    err = io.StringIO()
+    code = compile(source, "<program>", "exec")
+    import linecache
+
+    linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            exec(code, {"__name__": "__main__"})
+    finally:
+        linecache.cache.pop("<program>", None)
+    return err.getvalue()
+
+
+def test_a_program_raising_keyboard_interrupt_is_its_error_with_the_trace_kept() -> None:
+    source = """
+import torch
+w = torch.tensor(2.0, requires_grad=True)
+for step in range(3):
+    loss = (w * 3 - 1) ** 2
+    loss.backward()
+    print("step", step)
+    if step == 1:
+        raise KeyboardInterrupt("stop")
+"""
+    trace = trace_program(source)
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.message, trace.error.line) == (
+        "KeyboardInterrupt",
+        "stop",
+        9,
+    )
+    assert trace.error.explanation is not None
+    assert trace.stdout == "step 0\nstep 1\n"
+    assert any(isinstance(e, OpEvent) for e in trace.events)
+    w = next(t for t in trace.tensors if t.name == "w")
+    assert w.grad is not None
+    assert w.grad.data == [60.0]  # two backward passes of 2 * (3w - 1) * 3 at w = 2
+
+
+def test_a_keyboard_interrupt_not_raised_by_the_program_still_stops_the_tool() -> None:
+    # Ctrl-C arrives inside a call (here: a function of the caller's namespace raising it, as
+    # a signal handler would), not at a raise statement of the program.
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace_program("print('working')\ninterrupted()\n", namespace={"interrupted": interrupted})
+
+
+def test_a_null_byte_in_the_source_is_reported_at_its_line() -> None:
+    trace = trace_program("x = 1\ny = 2\x00\nz = 3\n")
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.line) == ("SyntaxError", 2)
+
+
+@pytest.mark.parametrize(
+    ("source", "error_type", "line"),
+    [
+        ("import torch\nx = torch.tensor([1, 2, 3], requires_grad=True)\n", "RuntimeError", 2),
+        ("import torch\nt = torch.ones(3)\nprint(t.item())\n", "RuntimeError", 3),
+        (
+            "import torch\nlayer = torch.nn.Linear(2, 1)\n"
+            "layer(torch.ones(1, 2, dtype=torch.float64))\n",
+            "RuntimeError",
+            3,
+        ),
+        ("import torch\nx = torch.ones(2, device='cuda')\n", "AssertionError", 2),
+        ("x = float(input())\n", "EOFError", 1),
+        ("import torch\nw = torch.ones(2, requires_grad=True)\nw.grad.zero_()\n", None, 3),
+        ("if True:\n        x = 1\n\ty = 2\n", "TabError", 3),
+        ("import torch\nx = torch.ones(3)\ny = x @ torch.ones(2)\n", "RuntimeError", 3),
+        ("import torch\nx = torch.ones(6).view(4, 2)\n", "RuntimeError", 2),
+        ("import numpy\nx = numpy.loadtxt('data.txt')\n", "FileNotFoundError", 2),
+    ],
+)
+def test_common_mistakes_have_a_plain_explanation(
+    source: str, error_type: str | None, line: int
+) -> None:
+    trace = trace_program(source)
+    assert trace.error is not None
+    if error_type is not None:
+        assert trace.error.type == error_type
+    assert trace.error.line == line
+    assert trace.error.explanation, trace.error.message
+
+
+def test_a_traceback_the_program_prints_is_the_plain_one() -> None:
+    source = """import torch, traceback
+def f(a):
+    return a @ torch.ones(3)
+try:
+    f(torch.ones(2))
+except RuntimeError:
+    traceback.print_exc()
+print(len(traceback.format_stack()))
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stderr == _plain_stderr(source)
+    assert '  File "<program>", line 3, in f\n    return a @ torch.ones(3)\n' in trace.stderr
+    assert "gradstage" not in trace.stderr
+    assert trace.stdout == "1\n"  # the program's own frame only, as in a plain run
+    # Nothing is left patched after the run.
+    assert "gradstage" in "".join(traceback.format_stack())
+
+
+def test_anomaly_modes_forward_stack_names_only_the_programs_lines() -> None:
+    source = """import torch
+x = torch.tensor([0.0, 1.0], requires_grad=True)
+with torch.autograd.detect_anomaly():
+    y = torch.sqrt(x) * 0
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        print("stopped")
+"""
+    trace = trace_program(source)
+    assert trace.stdout == "stopped\n"
+    stacks = [e.message for e in trace.events if type(e).__name__ == "WarningEvent"]
+    assert stacks, "anomaly mode warns with the forward call's stack"
+    assert all("gradstage" not in m and "runpy" not in m for m in stacks)
+    assert any('File "<program>", line 4' in m for m in stacks)
+
+
+def test_an_overflowing_gradient_is_explained_as_an_overflow() -> None:
+    source = """import torch
+x = torch.tensor(1e-30, requires_grad=True)
+y = x
+for _ in range(5):
+    y = y * 1e10
+y.backward()
+print(x.grad)
+"""
+    trace = trace_program(source)
+    assert trace.stdout == "tensor(inf)\n"
+    anomalies = [e for e in trace.events if isinstance(e, AnomalyEvent)]
+    assert [(a.phase, a.what) for a in anomalies] == [("backward", "inf")]
+    assert anomalies[0].explanation == NAN_EXPLANATION["overflow"]
+    # An infinite derivative is not an overflow.
+    singular = trace_program(
+        "import torch\nx = torch.zeros(1, requires_grad=True)\ntorch.sqrt(x).sum().backward()\n"
+    )
+    (anomaly,) = [e for e in singular.events if isinstance(e, AnomalyEvent)]
+    assert anomaly.explanation == NAN_EXPLANATION["backward"]
+
+
+def test_printed_output_is_capped_in_bytes_and_cut_between_characters() -> None:
+    source = """import torch
+w = torch.tensor(1.0, requires_grad=True)
+for i in range(10000):
+    loss = (w * 3 - 1) ** 2
+    loss.backward()
+    print(f"第{i}步 损失={loss.item():.4f}🔥")
+"""
+    trace = trace_program(source, stdout_bytes=2000)
+    assert trace.error is not None
+    assert (trace.error.code, trace.error.line) == ("output_limit", 6)
+    data = trace.stdout.encode()
+    assert 2000 - 4 < len(data) <= 2000  # at most one character short of the cap
+    assert trace.stdout.startswith("第0步 损失=4.0000🔥\n第1步")
+    assert trace.truncated is not None
+    assert trace.truncated.stdout_bytes_dropped > 0
+    printed = []  # the console's text: printed events, and what left-out iterations printed
+    for e in trace.events:
+        if isinstance(e, PrintEvent):
+            printed.append(e.text)
+        elif isinstance(e, SkippedEvent):
+            printed += [o.text for o in e.output or []]
+    assert "".join(printed) == trace.stdout
+    assert torch.is_grad_enabled()
