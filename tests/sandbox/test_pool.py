@@ -14,6 +14,8 @@ from gradstage.sandbox.pool import check_isolation
 from gradstage.schema import Trace, encode
 from gradstage.tracer import trace_program
 
+from tests.tracer.test_tracer_errors import CHINESE_FLOOD
+
 PROGRAM = """import torch
 torch.manual_seed(0)
 w = torch.randn(3, requires_grad=True)
@@ -103,14 +105,7 @@ def test_a_learners_exception_is_an_ordinary_trace_error(
 def test_chinese_output_over_the_limit_stops_at_its_line_with_the_graph_kept(
     pool: SandboxPool, loop: asyncio.AbstractEventLoop
 ) -> None:
-    source = """import torch
-w = torch.tensor(1.0, requires_grad=True)
-for i in range(100000):
-    loss = (w * 3 - 1) ** 2
-    loss.backward()
-    print(f"第{i}步 损失={loss.item():.4f} 🔥")
-"""
-    trace = loop.run_until_complete(pool.run(source))
+    trace = loop.run_until_complete(pool.run(CHINESE_FLOOD))
     assert trace.error is not None
     assert (trace.error.code, trace.error.line) == ("output_limit", 6)
     assert trace.tensors

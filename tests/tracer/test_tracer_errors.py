@@ -162,15 +162,19 @@ print(x.grad)
     assert anomaly.explanation == NAN_EXPLANATION["backward"]
 
 
-def test_printed_output_is_capped_in_bytes_and_cut_between_characters() -> None:
-    source = """import torch
+# A training loop printing Chinese text (three bytes a character) and an emoji (four) until the
+# output limit stops it, at line 6.
+CHINESE_FLOOD = """import torch
 w = torch.tensor(1.0, requires_grad=True)
-for i in range(10000):
+for i in range(100000):
     loss = (w * 3 - 1) ** 2
     loss.backward()
     print(f"第{i}步 损失={loss.item():.4f}🔥")
 """
-    trace = trace_program(source, stdout_bytes=2000)
+
+
+def test_printed_output_is_capped_in_bytes_and_cut_between_characters() -> None:
+    trace = trace_program(CHINESE_FLOOD, stdout_bytes=2000)
     assert trace.error is not None
     assert (trace.error.code, trace.error.line) == ("output_limit", 6)
     data = trace.stdout.encode()
