@@ -125,6 +125,17 @@ def test_a_program_raising_keyboard_interrupt_gets_its_own_error(
     assert trace.stdout == "training\n"
 
 
+def test_a_loop_that_never_ends_is_stopped_at_its_line_with_its_graph(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    source = "import torch\nw = torch.ones(2, requires_grad=True)\nwhile True:\n    y = w * 2\n"
+    trace = loop.run_until_complete(pool.run(source))
+    assert trace.error is not None
+    assert (trace.error.code, trace.error.line) == ("time_limit", 4)
+    assert trace.error.explanation
+    assert any(t.name == "w" for t in trace.tensors)
+
+
 def test_honest_programs_keep_succeeding_while_twenty_hostile_ones_run(
     loop: asyncio.AbstractEventLoop,
 ) -> None:

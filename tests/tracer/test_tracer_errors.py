@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
 import traceback
 
 import pytest
@@ -190,3 +191,34 @@ def test_printed_output_is_capped_in_bytes_and_cut_between_characters() -> None:
             printed += [o.text for o in e.output or []]
     assert "".join(printed) == trace.stdout
     assert torch.is_grad_enabled()
+
+
+def test_a_program_stopped_in_time_keeps_its_line_and_its_graph() -> None:
+    source = "import torch\nx = torch.zeros(1)\nwhile True:\n    x = x + 1\n"
+    trace = trace_program(source, cpu_seconds=0.5, stop_in_time=True)
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.code, trace.error.line) == (
+        "TimeLimitExceeded",
+        "time_limit",
+        4,
+    )
+    assert any(t.name == "x" for t in trace.tensors)
+    assert any(isinstance(e, OpEvent) and e.op == "add" for e in trace.events)
+    # A sleep is stopped by the wall clock; the timers and their handlers are put back after.
+    before = (signal.getsignal(signal.SIGPROF), signal.getsignal(signal.SIGALRM))
+    slept = trace_program(
+        "import time\nprint('waiting')\ntime.sleep(60)\n", wall_seconds=0.5, stop_in_time=True
+    )
+    assert slept.error is not None
+    assert (slept.error.code, slept.error.line, slept.stdout) == ("time_limit", 3, "waiting\n")
+    assert (signal.getsignal(signal.SIGPROF), signal.getsignal(signal.SIGALRM)) == before
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_without_stop_in_time_a_program_runs_past_the_limits() -> None:
+    source = (
+        "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.3:\n    pass\n"
+    )
+    trace = trace_program(source, cpu_seconds=0.1, wall_seconds=0.1)
+    assert trace.error is None

@@ -97,7 +97,7 @@ def _child(inbox: socket.socket) -> None:
             while data:
                 data = data[os.write(1, data) :]
 
-        trace = trace_program(msg["source"], limits=limits, echo=echo)
+        trace = trace_program(msg["source"], limits=limits, echo=echo, stop_in_time=True)
         trace.meta.layers = layers
         view = memoryview(encode(trace))
         while view:

@@ -11,7 +11,9 @@ import linecache
 import operator
 import os
 import random
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -37,6 +39,49 @@ class OutputLimitExceeded(BaseException):
 
     A BaseException, so that a learner's ``except Exception`` does not swallow it.
     """
+
+
+class TimeLimitExceeded(BaseException):
+    """The program ran out of time; raised from a timer's signal to stop it where it is.
+
+    A BaseException, so that a learner's ``except Exception`` does not swallow it.
+    """
+
+
+# Share of the sandbox's CPU and wall-clock limits after which the tracer stops the program
+# itself: the rest is left for building its Trace before the hard limits would kill it.
+TIME_SHARE = 0.8
+
+
+@contextlib.contextmanager
+def _stopped_in_time(limits: Limits, on: bool) -> Iterator[None]:
+    """Stop the program a little before the sandbox's hard time limits would kill it, so that
+    its Trace survives: the line it was running and the graph it had built. A timer of CPU
+    time and one of wall-clock time (a ``time.sleep``) raise ``TimeLimitExceeded`` in the
+    program wherever it is, between two of its instructions (a long torch kernel finishes
+    first)."""
+    if not on or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    armed = True
+
+    def stop(signum: int, frame: Any) -> None:
+        if armed:  # not once the program is over (the timers are being cancelled)
+            raise TimeLimitExceeded
+
+    old_prof = signal.signal(signal.SIGPROF, stop)
+    old_alarm = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_PROF, TIME_SHARE * limits.cpu_seconds)
+    signal.setitimer(signal.ITIMER_REAL, TIME_SHARE * limits.wall_seconds)
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGPROF, old_prof)
+        signal.signal(signal.SIGALRM, old_alarm)
 
 
 class _Stdout:
@@ -354,6 +399,7 @@ def trace_program(
     limits: Limits | None = None,
     namespace: dict[str, Any] | None = None,
     echo: Callable[[str], None] | None = None,
+    stop_in_time: bool = False,
     **overrides: Any,
 ) -> Trace:
     """Run ``source`` under the tracer and return its Trace (the program's errors included).
@@ -361,7 +407,9 @@ def trace_program(
     ``namespace``: names the program can use besides its own (a notebook's variables); the
     program runs in a copy, so the caller's dict is not changed. ``echo``: also receives
     everything the program prints, as it prints it (the sandbox streams it to the server, so
-    output survives a program that is killed).
+    output survives a program that is killed). ``stop_in_time``: stop the program at
+    ``TIME_SHARE`` of ``limits.cpu_seconds`` / ``limits.wall_seconds`` with a ``time_limit``
+    error at its line (the sandbox asks for it; in a notebook a long program may run on).
     """
     limits = limits or Limits()
     # A byte-order mark (pasted from some Windows editors) is not code: Python skips it in a
@@ -444,7 +492,7 @@ def trace_program(
             # notebook or a terminal (where it would otherwise wait for the caller's).
             sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO()
             try:
-                with ForwardMode(rec):
+                with ForwardMode(rec), _stopped_in_time(limits, stop_in_time):
                     exec(code, namespace)
             finally:
                 sys.stdout, sys.stderr, sys.stdin = old_stdout, old_stderr, old_stdin
@@ -458,6 +506,16 @@ def trace_program(
             "explanation": "Printed output is limited; the program was stopped there. Print "
             "less (for example only every 100th iteration).",
             "code": "output_limit",
+        }
+    except TimeLimitExceeded as exc:
+        error = {
+            "type": "TimeLimitExceeded",
+            "message": f"the program ran longer than {limits.cpu_seconds:g} s of CPU or "
+            f"{limits.wall_seconds:g} s in all",
+            "line": _program_line(exc.__traceback__),
+            "explanation": "The program ran longer than it is allowed and was stopped at this "
+            "line. Look for a loop that never ends, or use fewer iterations.",
+            "code": "time_limit",
         }
     except SystemExit as exc:
         if exc.code not in (None, 0):
@@ -481,4 +539,12 @@ def trace_program(
         }
     with contextlib.suppress(Exception):
         rec.name_from_frame(namespace)
-    return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
+    try:
+        return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
+    except Exception:
+        if error is None or error.get("code") != "time_limit":
+            raise
+        # Stopped in the middle of recording an event: what was printed and where the
+        # program was stopped are still worth showing.
+        rec = Recorder(limits)
+        return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
