@@ -50,7 +50,7 @@ class TimeLimitExceeded(BaseException):
 
 # Share of the sandbox's CPU and wall-clock limits after which the tracer stops the program
 # itself: the rest is left for building its Trace before the hard limits would kill it.
-TIME_SHARE = 0.8
+TIME_SHARE = 0.9
 
 
 @contextlib.contextmanager
