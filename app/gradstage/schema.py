@@ -284,11 +284,15 @@ class HookEvent(EventBase, tag="hook"):
 
 
 class BackwardEndEvent(EventBase, tag="backward_end"):
-    """The end of a ``backward()`` call; ``freed`` when its graph's buffers were released."""
+    """The end of a ``backward()`` call; ``freed`` when its graph's buffers were released.
+    For ``torch.autograd.grad``: ``grads`` are the gradients it returned, ``results`` the
+    tensors that hold them (None for an input it did not reach): in a loop the same tensor id
+    gets a new value at each call."""
 
     backward: str = ""
     freed: bool = True
     grads: list[Value | None] = msgspec.field(default_factory=list)
+    results: list[str | None] = msgspec.field(default_factory=list)
 
 
 class ZeroGradEvent(EventBase, tag="zero_grad"):

@@ -147,6 +147,14 @@ export class Player {
         f.state.set(id, "grad-active");
         break;
       }
+      case "backward_end": {
+        // torch.autograd.grad's results: a loop's later calls give the same tensors new values.
+        const grads = (e.grads as (Value | null)[]) ?? [];
+        ((e.results as (string | null)[]) ?? []).forEach((id, i) => {
+          if (id && grads[i]) f.value.set(id, grads[i]);
+        });
+        break;
+      }
       case "retain_grad": {
         const id = e.tensor as string;
         f.grad.set(id, (e.grad as Value) ?? null);

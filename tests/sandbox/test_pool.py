@@ -131,7 +131,8 @@ def test_a_loop_that_never_ends_is_stopped_at_its_line_with_its_graph(
     source = "import torch\nw = torch.ones(2, requires_grad=True)\nwhile True:\n    y = w * 2\n"
     trace = loop.run_until_complete(pool.run(source))
     assert trace.error is not None
-    assert (trace.error.code, trace.error.line) == ("time_limit", 4)
+    assert trace.error.code == "time_limit"
+    assert trace.error.line in (3, 4)  # the loop's line or its body's, wherever the timer fell
     assert trace.error.explanation
     assert any(t.name == "w" for t in trace.tensors)
 

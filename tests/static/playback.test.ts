@@ -34,3 +34,14 @@ test("what left-out iterations printed is printed when the skipped event is pass
   assert.equal(frame.stdout, "step 0\nstep 4\n!\nstep 9\n");
   assert.deepEqual(frame.stderr, [[14, 16]]);
 });
+
+test("each torch.autograd.grad call in a loop gives its result tensor that call's value", () => {
+  const value = (x: number) => ({ shape: [], dtype: "float32", data: [x] });
+  const player = new Player(traceOf([
+    { kind: "backward_end", backward: "b1", grads: [value(6)], results: ["t3"] },
+    { kind: "op", op: "mul", inputs: ["t3"], outputs: ["t4"], values: [value(1.5)] },
+    { kind: "backward_end", backward: "b2", grads: [value(3), null], results: ["t3", null] },
+  ]));
+  assert.deepEqual(player.at(1).value.get("t3"), value(6));
+  assert.deepEqual(player.at(2).value.get("t3"), value(3));
+});

@@ -197,11 +197,8 @@ def test_a_program_stopped_in_time_keeps_its_line_and_its_graph() -> None:
     source = "import torch\nx = torch.zeros(1)\nwhile True:\n    x = x + 1\n"
     trace = trace_program(source, cpu_seconds=0.5, stop_in_time=True)
     assert trace.error is not None
-    assert (trace.error.type, trace.error.code, trace.error.line) == (
-        "TimeLimitExceeded",
-        "time_limit",
-        4,
-    )
+    assert (trace.error.type, trace.error.code) == ("TimeLimitExceeded", "time_limit")
+    assert trace.error.line in (3, 4)  # the loop's line or its body's, wherever the timer fell
     assert any(t.name == "x" for t in trace.tensors)
     assert any(isinstance(e, OpEvent) and e.op == "add" for e in trace.events)
     # A sleep is stopped by the wall clock; the timers and their handlers are put back after.

@@ -7,6 +7,7 @@ vector-Jacobian product the page shows at each node, in the engine's real order.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
 from collections.abc import Callable
@@ -116,33 +117,76 @@ def run_backward(
     if losses:
         _record_losses(rec, roots, root_recs, line)
     handles, leaves = _hook_graph(rec, bid, [fn for fn in root_fns if fn is not None], line)
+    grads_before = _grad_states(rec)
+    rec.touched = set()
     nodes_before = len(rec.registry.nodes)
     rec.current_backward = bid
     rec.grad_cache.clear()
     try:
         result = func(*args, **kwargs)
     finally:
+        touched, rec.touched = rec.touched, None
         rec.current_backward = None
+        rec.pending_accumulation = None
         rec.grad_cache.clear()
         for h in handles:
             h.remove()
     results = _as_list(result) if api == "grad" else []
+    result_ids: list[str | None] = []
     for r in results:
         if isinstance(r, torch.Tensor):
             gr = rec.tensor(r, line=line)
             if r.grad_fn is not None:
                 gr.kind = "grad"
+            result_ids.append(gr.id)
+        else:
+            result_ids.append(None)
     if create_graph:
         _place_backward_graph(rec, leaves, nodes_before, line)
+    _grads_filled_unseen(rec, bid, line, grads_before, touched or set())
     rec.emit(
         "backward_end",
         line=line,
         backward=bid,
         freed=not retain_graph,
         grads=[snap(r) for r in results],
+        results=result_ids,
     )
     rec.running_node = None
     return result
+
+
+def _grad_states(rec: Recorder) -> dict[int, tuple[Any, Any, int]]:
+    """Each known leaf's ``.grad`` now: (tensor, gradient object, its version)."""
+    states: dict[int, tuple[Any, Any, int]] = {}
+    with torch._C.DisableTorchFunction():
+        for t in rec.leaves():
+            g = t.grad
+            states[id(t)] = (t, g, g._version if g is not None else -1)
+    return states
+
+
+def _grads_filled_unseen(
+    rec: Recorder,
+    bid: str,
+    line: int | None,
+    before: dict[int, tuple[Any, Any, int]],
+    touched: set[str],
+) -> None:
+    """A leaf whose ``.grad`` this backward() changed with no event about it: filled by a
+    backward the engine ran inside one of the Nodes (a reentrant checkpoint recomputes its
+    forward and runs ``torch.autograd.backward`` on it). It gets an accumulation, without a
+    Node, so that the page still shows where its gradient came from."""
+    with torch._C.DisableTorchFunction():
+        for t, grad_was, version_was in before.values():
+            grad = t.grad
+            if grad is None or (grad is grad_was and grad._version == version_was):
+                continue
+            tr = rec.registry.known(t)
+            if tr is None or tr.id in touched:
+                continue
+            before_now = tr.last_grad if grad_was is not None else None
+            _accumulation(rec, bid, line, t, tr, None, before_now, None, snap(grad))
 
 
 def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | None) -> None:
@@ -207,12 +251,14 @@ def _hook_graph(
         state: dict[str, Any] = {}
         # Where each outgoing gradient goes: only those positions reach another Node.
         sent = [fn is not None for fn, _ in node.next_functions]
-        handles.append(node.register_prehook(_pre_hook(rec, node, nid, state)))
-        handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, state, sent)))
+        handles.append(node.register_prehook(_pre_hook(rec, bid, node, nid, line, state)))
+        handles.append(node.register_hook(_post_hook(rec, bid, node, nid, line, sent)))
     return handles, leaves
 
 
-def _pre_hook(rec: Recorder, node: Any, nid: str, state: dict[str, Any]) -> Callable[..., None]:
+def _pre_hook(
+    rec: Recorder, bid: str, node: Any, nid: str, line: int | None, state: dict[str, Any]
+) -> Callable[..., None]:
     is_acc = type(node).__name__ == "AccumulateGrad"
 
     def hook(grad_outputs: Any) -> None:
@@ -223,9 +269,63 @@ def _pre_hook(rec: Recorder, node: Any, nid: str, state: dict[str, Any]) -> Call
             state["delta"] = _received(rec, grad_outputs[0])
             with torch._C.DisableTorchFunction():
                 state["before"] = snap(node.variable.grad)
+            # Recorded when the Node is done, or earlier by a hook after accumulation (which
+            # runs inside the Node, and may change .grad or the tensor itself).
+            rec.pending_accumulation = functools.partial(
+                _accumulated, rec, bid, node, nid, line, state
+            )
         return None
 
     return hook
+
+
+def _accumulated(
+    rec: Recorder, bid: str, node: Any, nid: str, line: int | None, state: dict[str, Any]
+) -> None:
+    """Record an AccumulateGrad Node that has just filled its tensor's ``.grad``."""
+    delta = state.pop("delta", None)
+    rec.emit("node", line=line, backward=bid, node=nid, grad_outputs=[delta], grad_inputs=[])
+    var = node.variable
+    vr = rec.tensor(var)
+    before = state.pop("before", None)
+    after: Snapshot | None
+    if before is None and delta is not None:
+        after = delta  # an empty .grad takes the incoming gradient as it is
+    else:
+        with torch._C.DisableTorchFunction():
+            after = snap(var.grad)
+    _accumulation(rec, bid, line, var, vr, nid, before, delta, after)
+
+
+def _accumulation(
+    rec: Recorder,
+    bid: str,
+    line: int | None,
+    var: torch.Tensor,
+    vr: Any,
+    nid: str | None,
+    before: Snapshot | None,
+    delta: Snapshot | None,
+    after: Snapshot | None,
+) -> None:
+    """The accumulation event of ``var`` (record ``vr``); its ``.grad`` is now known."""
+    rec.emit(
+        "accumulate",
+        line=line,
+        backward=bid,
+        tensor=vr.id,
+        node=nid,
+        before=before,
+        delta=delta,
+        after=after,
+    )
+    vr.last_grad = after
+    vr.has_grad = True
+    with torch._C.DisableTorchFunction():
+        grad = var.grad
+        if grad is not None:
+            rec.grad_owner[grad] = var
+            vr.grad_seen = (weakref.ref(grad), grad._version)
 
 
 def _post_hook(
@@ -234,10 +334,15 @@ def _post_hook(
     node: Any,
     nid: str,
     line: int | None,
-    pre_state: dict[str, Any],
     sent: list[bool],
 ) -> Callable[..., None]:
-    is_acc = type(node).__name__ == "AccumulateGrad"
+    if type(node).__name__ == "AccumulateGrad":
+
+        def accumulated(grad_inputs: Any, grad_outputs: Any) -> None:
+            rec.finish_accumulation()  # unless a hook after accumulation did already
+            return None
+
+        return accumulated
 
     def hook(grad_inputs: Any, grad_outputs: Any) -> None:
         for ref in rec.retained:
@@ -247,39 +352,9 @@ def _post_hook(
                 rec.emit("retain_grad", line=line, backward=bid, tensor=tr.id, grad=snap(t.grad))
                 tr.last_grad = snap(t.grad)
                 tr.has_grad = True
-        if is_acc:
-            outs = [pre_state.pop("delta", None)]
-        else:
-            outs = [_received(rec, g) for g in grad_outputs]
+        outs = [_received(rec, g) for g in grad_outputs]
         ins = _sent(rec, grad_inputs, sent)
         rec.emit("node", line=line, backward=bid, node=nid, grad_outputs=outs, grad_inputs=ins)
-        if is_acc:
-            var = node.variable
-            vr = rec.tensor(var)
-            before = pre_state.pop("before", None)
-            after: Snapshot | None
-            if before is None and outs[0] is not None:
-                after = outs[0]  # an empty .grad takes the incoming gradient as it is
-            else:
-                with torch._C.DisableTorchFunction():
-                    after = snap(var.grad)
-            rec.emit(
-                "accumulate",
-                line=line,
-                backward=bid,
-                tensor=vr.id,
-                node=nid,
-                before=before,
-                delta=outs[0],
-                after=after,
-            )
-            vr.last_grad = after
-            vr.has_grad = True
-            with torch._C.DisableTorchFunction():
-                grad = var.grad
-                if grad is not None:
-                    rec.grad_owner[grad] = var
-                    vr.grad_seen = (weakref.ref(grad), grad._version)
         _check_backward_anomaly(rec, bid, nid, ins, grad_inputs, grad_outputs, line)
         return None
 
@@ -430,9 +505,14 @@ def _huge(grads: Any) -> bool:
 
 
 def wrap_user_hook(
-    rec: Recorder, owner: torch.Tensor, hook: Callable[[Any], Any]
+    rec: Recorder, owner: torch.Tensor, hook: Callable[[Any], Any], after_accumulation: bool = False
 ) -> Callable[[Any], Any]:
-    """Wrap a program's tensor hook so that each call is recorded."""
+    """Wrap a program's tensor hook so that each call, and the ops it runs, are recorded.
+
+    ``after_accumulation``: a hook registered with ``register_post_accumulate_grad_hook``,
+    called with the tensor itself once its ``.grad`` is complete (it often updates the tensor
+    right there: an optimizer step inside backward).
+    """
     owner_rec = rec.tensor(owner)
     hook_name = getattr(hook, "__name__", "hook")
     code = getattr(hook, "__code__", None)
@@ -441,17 +521,37 @@ def wrap_user_hook(
     )
 
     def recorded(grad: Any) -> Any:
-        result = hook(grad)
-        rec.emit(
+        if after_accumulation:
+            rec.finish_accumulation()  # the accumulation this hook follows comes first
+            with torch._C.DisableTorchFunction():
+                grad_now = snap(grad.grad)
+            rec.emit(
+                "hook",
+                line=hook_line,
+                backward=rec.current_backward,
+                tensor=owner_rec.id,
+                hook=hook_name,
+                grad=grad_now,
+                result=None,
+                changed=False,
+            )
+            with rec.recording():
+                return hook(grad)
+        ev = rec.emit(
             "hook",
             line=hook_line,
             backward=rec.current_backward,
             tensor=owner_rec.id,
             hook=hook_name,
             grad=snap(grad),
-            result=snap(result) if result is not None else None,
-            changed=result is not None,
+            result=None,
+            changed=False,
         )
+        with rec.recording():
+            result = hook(grad)
+        if ev is not None and result is not None and result is not grad:
+            ev.fields["result"] = snap(result)
+            ev.fields["changed"] = True
         return result
 
     return recorded

@@ -59,7 +59,6 @@ _IGNORED = frozenset(
         "__array_wrap__",
         "__setstate__",
         "_typed_storage",
-        "register_post_accumulate_grad_hook",
         "has_names",
         "is_shared",
         "is_pinned",
@@ -70,6 +69,9 @@ _IGNORED = frozenset(
     }
 )
 _BACKWARD_CALLS = frozenset({"backward", "grad"})
+# Tensor methods that register a hook run during backward(): the hook is wrapped so that its
+# call, and what it does, are recorded.
+_HOOK_REGISTRATIONS = frozenset({"register_hook", "register_post_accumulate_grad_hook"})
 # Attributes that are ops: ``w.T`` is a view autograd records (``PermuteBackward0``), and of a
 # frozen weight, a tensor cut from it.
 _VIEW_ATTRIBUTES = frozenset({"T", "mT", "H", "mH"})
@@ -145,6 +147,7 @@ class ForwardMode(TorchFunctionMode):
         super().__init__()
         self.rec = rec
         rec.record_custom = self.record_custom  # type: ignore[method-assign]
+        rec.mode = self
 
     def record_custom(self, name: str, line: int | None, args: Any, kwargs: Any, out: Any) -> None:
         """A custom autograd.Function was applied: one op event, one Node."""
@@ -171,7 +174,7 @@ class ForwardMode(TorchFunctionMode):
             return self._attribute(func, name, args)
         if name in _IGNORED:
             return func(*args, **kwargs)
-        if rec.light and name not in _BACKWARD_CALLS and name != "register_hook":
+        if rec.light and name not in _BACKWARD_CALLS and name not in _HOOK_REGISTRATIONS:
             return self._light(func, name, args, kwargs)
         if name in _BACKWARD_CALLS and getattr(func, "__module__", "") in (
             "torch._tensor",
@@ -179,9 +182,11 @@ class ForwardMode(TorchFunctionMode):
             "torch.autograd.__init__",
         ):
             return run_backward(rec, func, name, args, kwargs)
-        if name == "register_hook" and len(args) >= 2:
+        if name in _HOOK_REGISTRATIONS and len(args) >= 2:
             owner = args[0]
-            wrapped = wrap_user_hook(rec, owner, args[1])
+            wrapped = wrap_user_hook(
+                rec, owner, args[1], after_accumulation=name != "register_hook"
+            )
             return func(owner, wrapped, *args[2:], **kwargs)
         if name == "retain_grad":
             out = func(*args, **kwargs)
@@ -287,6 +292,8 @@ class ForwardMode(TorchFunctionMode):
             owner.value = owner.value or before
             return out
 
+        if rec.in_hook:
+            return out  # a hook's arithmetic on a gradient: its event shows the result
         outputs = [target] if target is not None else _tensors(out)
         self._record(name, line, direct, inputs, outputs, target, inplace, grad_enabled)
         return out

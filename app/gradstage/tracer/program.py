@@ -539,6 +539,7 @@ def trace_program(
         }
     with contextlib.suppress(Exception):
         rec.name_from_frame(namespace)
+        rec.refresh_parameter_names()
     try:
         return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
     except Exception:

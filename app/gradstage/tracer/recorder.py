@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
+import torch.overrides
 
 from gradstage.limits import Limits
 from gradstage.tracer import values
@@ -17,6 +18,9 @@ from gradstage.tracer.graph import Registry, Site, TensorRec
 from gradstage.tracer.timeline import Ev, Timeline
 from gradstage.tracer.values import Snapshot
 from gradstage.tracer.weakmap import WeakIdMap
+
+# The torch function modes active now, innermost last.
+_mode_stack: Callable[[], list[Any]] = torch.overrides._get_current_function_mode_stack
 
 PROGRAM_FILE = "<program>"
 
@@ -67,6 +71,20 @@ def _provisional(name: str) -> bool:
     return name == "self" or name.startswith("self.")
 
 
+def _holds(module: torch.nn.Module, name: str, qualified: str, param: Any) -> bool:
+    """False when ``qualified`` (``name.sub.weight``, a name given earlier) no longer leads to
+    ``param`` in ``module`` (called ``name``): a parametrization moved it to
+    ``parametrizations.weight.original``, say. Read from the modules' own tables, never through
+    ``getattr`` (a parametrized attribute would compute its value)."""
+    if not qualified.startswith(name + "."):
+        return True  # another module's name for it: not this module's to judge
+    *path, last = qualified[len(name) + 1 :].split(".")
+    owner: Any = module
+    for part in path:
+        owner = owner._modules.get(part) if isinstance(owner, torch.nn.Module) else None
+    return isinstance(owner, torch.nn.Module) and owner._parameters.get(last) is param
+
+
 class Recorder:
     """Collects tensors, Nodes, events and series for one program run."""
 
@@ -94,6 +112,12 @@ class Recorder:
         self.backward_anomalies: set[str] = set()  # "nan" / "inf" once found in backward
         self.current_backward: str | None = None
         self.running_node: str | None = None
+        self.mode: Any = None  # the forward mode recording the program (set by it)
+        # Records the AccumulateGrad Node running now, once it has filled .grad.
+        self.pending_accumulation: Callable[[], None] | None = None
+        self.in_hook = 0  # inside a program's hook called by backward()
+        # During a backward(): the tensors an event was recorded about.
+        self.touched: set[str] | None = None
         self.seeded_by_program = False
         self.light = False
         self.no_light = False
@@ -107,6 +131,30 @@ class Recorder:
 
     def record_custom(self, name: str, line: int | None, args: Any, kwargs: Any, out: Any) -> None:
         """Replaced by the forward mode: records a custom Function's apply as one op."""
+
+    def finish_accumulation(self) -> None:
+        """Record the AccumulateGrad Node that is running, if it is not recorded yet."""
+        pending, self.pending_accumulation = self.pending_accumulation, None
+        if pending is not None:
+            pending()
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Record what a program's hook does to the program's tensors: a tensor hook, or a
+        hook after accumulation, runs inside ``backward()``, where the forward mode is set
+        aside (torch runs a mode's own call without it). Its effects are recorded (an
+        in-place update, a ``.grad`` set or zeroed); its arithmetic on the gradient is not (the
+        hook's event shows what it returned)."""
+        mode = self.mode
+        if mode is None or mode in _mode_stack():
+            yield
+            return
+        self.in_hook += 1
+        try:
+            with mode:
+                yield
+        finally:
+            self.in_hook -= 1
 
     # ------------------------------------------------------------------ context
 
@@ -242,6 +290,12 @@ class Recorder:
     def emit(self, kind: str, line: int | None = None, **fields: Any) -> Ev | None:
         """Record an event at the current position of the timeline."""
         ev = Ev(kind=kind, fields=fields, line=line, iteration=self.timeline.iteration)
+        touched = self.touched
+        if touched is not None:
+            if "tensor" in fields:
+                touched.add(fields["tensor"])
+            if "tensors" in fields:
+                touched.update(fields["tensors"])
         return self.timeline.add(ev)
 
     def detail_costs_too_much(self) -> bool:
@@ -376,7 +430,11 @@ class Recorder:
         for param_name, param in module.named_parameters():
             full = f"{name}.{param_name}"
             current = self.registry.param_names.get(id(param))
-            if current is not None and not _renames(current, full):
+            if (
+                current is not None
+                and not _renames(current, full)
+                and _holds(module, name, current, param)
+            ):
                 continue
             if current is None:
                 self.registry.params.append(param)
@@ -389,6 +447,15 @@ class Recorder:
             named_in_function = rec.name_depth > 0 and not _provisional(full)
             if rec.name is None or rec.name == current or named_in_function:
                 rec.name, rec.name_depth = full, -1
+
+    def refresh_parameter_names(self) -> None:
+        """Once the program is over: a parameter moved after its module was named (by a
+        parametrization, to ``layer.parametrizations.weight.original``) takes the name that
+        leads to it now."""
+        for mid, name in list(self.module_names.items()):
+            module = self.modules.get(mid)
+            if module is not None and "." not in name and not _provisional(name):
+                self.name_module(name, module)
 
     def module_name(self) -> str | None:
         """The qualified name of the innermost running module that has a name."""
