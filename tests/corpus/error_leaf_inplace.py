@@ -3,7 +3,7 @@
 import torch
 
 w = torch.tensor([1.0, 2.0], requires_grad=True)
-loss = (w ** 2).sum()
+loss = (w**2).sum()
 loss.backward()
 print(w.grad)
 w -= 0.1 * w.grad

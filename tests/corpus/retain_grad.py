@@ -7,7 +7,7 @@ h = x * 2
 h.retain_grad()
 y = torch.relu(h)
 y.retain_grad()
-loss = (y ** 2).sum()
+loss = (y**2).sum()
 loss.backward()
 print("x.grad:", x.grad)
 print("h.grad:", h.grad)

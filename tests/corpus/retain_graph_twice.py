@@ -3,7 +3,7 @@
 import torch
 
 x = torch.tensor(2.0, requires_grad=True)
-y = x ** 3
+y = x**3
 y.backward(retain_graph=True)
 print("first:", x.grad)
 y.backward()

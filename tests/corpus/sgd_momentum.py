@@ -6,7 +6,7 @@ w = torch.tensor([1.0, -2.0], requires_grad=True)
 opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
 for i in range(4):
     opt.zero_grad()
-    loss = (w ** 2).sum()
+    loss = (w**2).sum()
     loss.backward()
     opt.step()
     print(i, w.detach().tolist(), opt.state[w]["momentum_buffer"].tolist())

@@ -3,7 +3,7 @@
 import torch
 
 x = torch.tensor(2.0, requires_grad=True)
-y = x ** 4
+y = x**4
 (g,) = torch.autograd.grad(y, x, create_graph=True)  # 4·x³ = 32
 (g2,) = torch.autograd.grad(g, x, create_graph=True)  # 12·x² = 48
 (g3,) = torch.autograd.grad(g2, x)  # 24·x = 48

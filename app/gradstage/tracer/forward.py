@@ -245,8 +245,21 @@ class ForwardMode(TorchFunctionMode):
         inplace = _is_inplace(name)
         target = args[0] if inplace and args and isinstance(args[0], torch.Tensor) else None
         grad_enabled = torch.is_grad_enabled()
-        if not direct and not grad_enabled:
-            return func(*args, **kwargs)  # torch's own no-grad work (parameter init, ...)
+        if not direct and not grad_enabled and not rec.module_stack:
+            # Torch's own no-grad work (a module's parameter init, a helper's temporaries) is
+            # not the program's, except where it changes a tensor the program holds:
+            # nn.init.zeros_(w), load_state_dict copying into the parameters.
+            held = self._held(target)
+            if held is None:
+                return func(*args, **kwargs)
+            before = snap(held)
+            out = func(*args, **kwargs)
+            changed = rec.tensor(held)
+            rec.emit(
+                "update", line=line, tensor=changed.id, op=name, before=before, after=snap(held)
+            )
+            changed.value = changed.value or before
+            return out
 
         # What an in-place op changes decides which event it is.
         grad_owner = rec.grad_owner.get(target) if target is not None else None
@@ -313,7 +326,9 @@ class ForwardMode(TorchFunctionMode):
         if not outputs:
             return
         any_grad = any(t.requires_grad for t in inputs) or any(t.requires_grad for t in outputs)
-        if not (direct or any_grad or self._on_frozen(inputs)):
+        # Under no_grad, what a module computes (an evaluation pass) is the program's too.
+        evaluating = not grad_enabled and bool(rec.module_stack)
+        if not (direct or any_grad or evaluating or self._on_frozen(inputs)):
             return
         if rec.timeline.limit_hit and not any_grad:
             return
@@ -365,6 +380,23 @@ class ForwardMode(TorchFunctionMode):
                 if r.first_event is None:
                     r.first_event = ev
         self._check_forward_anomaly(outputs, values, input_recs, line, node_id, out_recs)
+
+    def _held(self, target: torch.Tensor | None) -> torch.Tensor | None:
+        """The program's tensor that an in-place op on ``target`` changes: ``target`` itself
+        (or the leaf it is a view of) when it is a parameter or a tensor already recorded, or
+        the tensor whose ``.data`` it is. Never a gradient (those have events of their own)."""
+        if target is None or self.rec.grad_owner.get(target) is not None:
+            return None
+        alias = self.rec.alias_owner.get(target)
+        if alias is not None:
+            return alias
+        with torch._C.DisableTorchFunction():
+            base = target._base if target._is_view() else target
+        if base is None:
+            return None
+        if isinstance(base, torch.nn.Parameter) or self.rec.registry.known(base) is not None:
+            return base
+        return None
 
     def _on_frozen(self, inputs: list[torch.Tensor]) -> bool:
         """True when an input is a frozen leaf or was computed from one: an op of a frozen
@@ -501,6 +533,17 @@ class ForwardMode(TorchFunctionMode):
             else:
                 rec.emit("grad_set", line=line, tensor=holder.id, before=before, after=snap(value))
                 rec.grad_owner[value] = target
+            return out
+        if attr == "data" and isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
+            # ``w.data = ...``: the tensor's contents replaced behind autograd's back.
+            line, _ = rec.user_frame()
+            before = snap(target)
+            out = func(*args)
+            changed = rec.tensor(target)
+            rec.emit(
+                "update", line=line, tensor=changed.id, op="data", before=before, after=snap(target)
+            )
+            changed.value = changed.value or before
             return out
         out = func(*args)
         if attr == "requires_grad" and isinstance(target, torch.Tensor):

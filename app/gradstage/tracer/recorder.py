@@ -106,6 +106,8 @@ class Recorder:
         self.retained: list[weakref.ref[torch.Tensor]] = []
         self.modules: dict[int, Any] = {}  # id(module) -> module (kept: modules are long-lived)
         self.module_names: dict[int, str] = {}
+        # How many frames deep the name of a module or parameter was given (0: module level).
+        self._name_depths: dict[int, int] = {}
         self.module_stack: list[Any] = []
         self.optimizer_names: WeakIdMap[str] = WeakIdMap()
         self.forward_anomaly = False
@@ -395,8 +397,8 @@ class Recorder:
                     rec.name, rec.name_depth = given
             elif isinstance(obj, torch.nn.Module):
                 current = self.module_names.get(id(obj))
-                if current is None or _renames(current, name):
-                    self.name_module(name, obj)
+                if current is None or self._renames_module(obj, current, name, depth):
+                    self.name_module(name, obj, depth)
             elif isinstance(obj, torch.optim.Optimizer) and self.optimizer_names.get(obj) is None:
                 self.optimizer_names[obj] = name
 
@@ -414,28 +416,39 @@ class Recorder:
                     return var
         return str(type(optimizer).__name__)
 
-    def name_module(self, name: str, module: torch.nn.Module) -> None:
+    def _renames_module(self, obj: Any, current: str, name: str, depth: int) -> bool:
+        """True when ``name``, bound ``depth`` frames deep, should replace the ``current`` name
+        of a module or parameter: ``self...`` is temporary, and so is a name a function's
+        frame gave it (``def init_weights(m)`` called by ``net.apply``) once an outer scope
+        binds it."""
+        return _renames(current, name) or depth < self._name_depths.get(id(obj), 0)
+
+    def name_module(self, name: str, module: torch.nn.Module, depth: int = 0) -> None:
         """Name a module, its sub-modules and its parameters after the program's variable.
 
         Inside a class the program calls its module ``self``: that name only holds until the
         module is bound to a variable of its own (``model = MLP()``), which then names it and
         every parameter (``model.fc1.weight``), including those added after ``__init__`` began.
+        A name given inside a function (``depth`` frames deep) gives way to an outer one.
         """
+        depths = self._name_depths
         for sub_name, sub in module.named_modules():
             full = f"{name}.{sub_name}" if sub_name else name
             current = self.module_names.get(id(sub))
-            if current is None or _renames(current, full):
+            if current is None or self._renames_module(sub, current, full, depth):
                 self.module_names[id(sub)] = full
                 self.modules[id(sub)] = sub
+                depths[id(sub)] = depth
         for param_name, param in module.named_parameters():
             full = f"{name}.{param_name}"
             current = self.registry.param_names.get(id(param))
             if (
                 current is not None
-                and not _renames(current, full)
+                and not self._renames_module(param, current, full, depth)
                 and _holds(module, name, current, param)
             ):
                 continue
+            depths[id(param)] = depth
             if current is None:
                 self.registry.params.append(param)
             self.registry.param_names[id(param)] = full
