@@ -291,6 +291,9 @@ function renderFrame(): void {
     if (sideKey !== lastSideKey || !state.playing) {
       const chart = chartView(trace, frame);
       side.replaceChildren(inspector.root, consoleView(frame, trace, atEnd));
+      // The console follows the newest output (it is drawn anew at each step).
+      const printed = side.querySelector<HTMLElement>(".console__out");
+      if (printed) printed.scrollTop = printed.scrollHeight;
       if (chart) side.append(chart);
     }
     lastSideKey = sideKey;
@@ -322,7 +325,7 @@ function renderStatus(): void {
   status.classList.toggle("status--error", Boolean(runError));
   if (runError) status.textContent = runError;
   else if (trace?.error) status.textContent = t("errorAt", { line: trace.error.line ?? "?" }) + ` — ${trace.error.type}`;
-  else if (trace) status.textContent = `${trace.events.length} events · ${trace.nodes.length} nodes`;
+  else if (trace) status.textContent = t("statusCounts", { events: trace.events.length, nodes: trace.nodes.length });
   else status.textContent = t("emptyTrace");
 }
 

@@ -15,15 +15,20 @@ export function describe(e: TraceEvent | null, trace: Trace): string {
     case "op": return t("nowForward", { op: String(e.op), name: ((e.outputs as string[]) ?? []).map(name).join(", ") });
     case "backward": return t("nowBackward", { name: ((e.roots as string[]) ?? []).map(name).join(", "), seed: list(e.seeds) || "1" });
     case "node": return t("nowNode", { node: node(e.node), out: list(e.grad_outputs), ins: list(e.grad_inputs) });
-    case "accumulate": return t("nowAccumulate", { name: name(e.tensor), before: short(e.before as Value), delta: short(e.delta as Value), after: short(e.after as Value) });
+    case "accumulate":
+      // Without a delta the gradient was filled by a backward run inside a Node (a reentrant
+      // checkpoint): only what .grad became is known.
+      return e.delta
+        ? t("nowAccumulate", { name: name(e.tensor), before: short(e.before as Value), delta: short(e.delta as Value), after: short(e.after as Value) })
+        : t("nowAccumulateFilled", { name: name(e.tensor), after: short(e.after as Value) });
     case "zero_grad": return t("nowZero", { via: String(e.via ?? "") });
     case "optimizer": return t("nowOptimizer", { opt: String(e.name ?? e.optimizer) });
     case "update": return t("nowUpdate", { name: name(e.tensor), op: String(e.op) });
     case "print": return t("nowPrint") + ": " + String(e.text ?? "").trimEnd().slice(0, 80);
-    case "error": return t("nowError", { type: String(e.type), message: String(e.message).slice(0, 120) });
+    case "error": return e.message ? t("nowError", { type: String(e.type), message: String(e.message).slice(0, 120) }) : String(e.type);
     case "anomaly": return t("nowAnomaly", { what: String(e.what), phase: String(e.phase) });
     case "hook": return t("nowHook", { name: name(e.tensor) });
-    case "iteration": return t("nowIteration", { i: Number(e.index) });
+    case "iteration": return t("nowIteration", { i: Number(e.index ?? 0) }); // 0 is left out of the Trace
     case "clip":
       return e.how === "value"
         ? t("nowClipValue", { value: String(e.clip_value) })

@@ -200,10 +200,12 @@ export class GraphView {
         valueText = value ? short(value) : "";
         const acc = frame.accumulation.get(node.id);
         const grad = frame.grad.get(node.id);
+        // A non-leaf's gradient flows through it without being kept in its .grad.
+        const label = node.tensor.is_leaf || node.tensor.retains_grad ? t("grad") : t("gradFlowing");
         if (frame.event?.kind === "accumulate" && frame.event.tensor === node.id && acc) {
           gradText = `${t("grad")} ${short(acc.before)} + ${short(acc.delta)}`;
         } else if (grad !== undefined) {
-          gradText = `${t("grad")} ${short(grad)}`;
+          gradText = `${label} ${short(grad)}`;
         } else if (node.tensor.requires_grad && node.tensor.is_leaf) {
           gradText = `${t("grad")} None`;
         }

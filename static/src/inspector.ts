@@ -43,7 +43,7 @@ export class Inspector {
     const fn = x.grad_fn ? this.nodes.get(x.grad_fn)?.name ?? x.grad_fn : "None";
     this.root.append(
       el("h3", { class: "inspector__title" }, x.name ?? x.id),
-      this.field(t("shape"), x.shape.length ? `[${x.shape.join(", ")}]` : "[] (scalar)"),
+      this.field(t("shape"), x.shape.length ? `[${x.shape.join(", ")}]` : t("scalarShape")),
       this.field(t("dtype"), x.dtype),
       this.field(t("requiresGrad"), x.requires_grad ? "True" : "False"),
       this.field(t("isLeaf"), x.is_leaf ? "True" : "False"),
@@ -55,7 +55,9 @@ export class Inspector {
     this.root.append(el("h4", {}, t("value")), valueView(value ?? x.value ?? null));
     const acc = frame?.accumulation.get(x.id);
     const grad = frame?.grad.get(x.id);
-    this.root.append(el("h4", {}, t("grad")));
+    const flowing = !x.is_leaf && !x.retains_grad;
+    this.root.append(el("h4", {}, t(flowing ? "gradFlowing" : "grad")));
+    if (flowing) this.root.append(el("p", { class: "inspector__note" }, t("gradFlowingNote")));
     if (acc && frame?.event?.kind === "accumulate" && frame.event.tensor === x.id) {
       this.root.append(
         el("div", { class: "accumulate" },
@@ -94,6 +96,7 @@ export class Inspector {
         if (target) item.append(target.name ?? target.id);
         else if (s.value) item.append(valueView(s.value)); // saved by autograd only (a batch norm's mean)
         else if (s.scalar !== undefined && s.scalar !== null) item.append(String(s.scalar));
+        else item.append("None"); // saved as None (an optional argument not given)
         list.append(item);
       }
       this.root.append(el("h4", {}, t("saved")), list);

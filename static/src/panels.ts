@@ -20,12 +20,16 @@ export function consoleView(frame: Frame | null, trace: Trace | null, atEnd: boo
   }
   if (text && at < text.length) out.append(text.slice(at));
   box.append(out);
+  const event = frame?.event;
+  if (event?.kind === "anomaly" && event.explanation) {
+    box.append(el("div", { class: "console__note", role: "note" }, el("strong", {}, t("whyAnomaly")), el("p", {}, String(event.explanation))));
+  }
   const error = trace?.error;
   if (error && (atEnd || frame?.errorLine != null || frame?.event?.kind === "error")) {
     box.append(
       el("div", { class: "console__error", role: "alert" },
         el("strong", {}, error.line ? t("errorAt", { line: error.line }) : error.type),
-        el("pre", {}, `${error.type}: ${error.message}`),
+        el("pre", {}, error.message ? `${error.type}: ${error.message}` : error.type),
         error.explanation ? el("p", {}, error.explanation) : null),
     );
   }

@@ -502,3 +502,40 @@ def test_a_flat_series_is_labelled_with_its_one_value_once(page: Page, live_serv
     expect(charts).to_have_count(2)
     expect(charts.nth(0).locator(".chart__tick")).to_have_text(["2.5"])
     expect(charts.nth(1).locator(".chart__tick")).to_have_text(["3", "1"])
+
+
+def test_an_anomaly_is_explained_and_the_console_follows_the_newest_output(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import torch\n"
+        "for i in range(60):\n"
+        "    print('line', i)\n"
+        "x = torch.tensor(1e-30, requires_grad=True)\n"
+        "y = x\n"
+        "for _ in range(5):\n"
+        "    y = y * 1e10\n"
+        "y.backward()\n"
+        "print('x.grad is', x.grad.item())\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    trace = page.evaluate("window.gradstage.trace")
+    (anomaly,) = [e for e in trace["events"] if e["kind"] == "anomaly"]
+    page.keyboard.press("End")
+    console = page.locator(".console__out")
+    expect(console).to_contain_text("x.grad is inf")
+    # Drawn anew at every step, the console is scrolled to its newest line.
+    assert console.evaluate("el => el.scrollHeight > el.clientHeight")
+    assert console.evaluate("el => el.scrollTop + el.clientHeight >= el.scrollHeight - 2")
+    # At the anomaly's step its explanation is shown beside the output.
+    page.keyboard.press("Home")
+    for _ in range(anomaly["seq"] + 1):
+        page.keyboard.press("ArrowRight")
+    wait_js(page, f"document.querySelector('#app').dataset.step == '{anomaly['seq']}'")
+    expect(page.locator(".console__note")).to_contain_text("overflowed to inf")
+    # y is not a leaf: the gradient that flowed through it is not called its .grad.
+    tensor_node(page, "y").click()
+    expect(page.locator(".inspector h4", has_text="flowing grad")).to_be_visible()
+    shot(page, "16-anomaly-explained")

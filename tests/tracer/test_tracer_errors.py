@@ -219,3 +219,18 @@ def test_without_stop_in_time_a_program_runs_past_the_limits() -> None:
     )
     trace = trace_program(source, cpu_seconds=0.1, wall_seconds=0.1)
     assert trace.error is None
+
+
+def test_a_traceback_through_backward_shows_the_frames_a_plain_run_shows() -> None:
+    source = """import torch, traceback
+x = torch.ones(2, requires_grad=True)
+y = (x * 2).sum()
+y.backward()
+try:
+    y.backward()
+except RuntimeError:
+    traceback.print_exc()
+"""
+    trace = trace_program(source)
+    assert trace.stderr == _plain_stderr(source)
+    assert "handle_torch_function" not in trace.stderr

@@ -293,10 +293,17 @@ def _program_frames(frames: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, An
                 outside.add(id(caller))
                 caller = caller.f_back
             break
-    for item in items:
+    # A stack lists the innermost frame first, a traceback the outermost: a frame whose callee
+    # is torch's dispatch only called it (``return handle_torch_function(...)``), which a
+    # plain run never does.
+    inner_first = len(items) > 1 and items[0][0].f_back is items[1][0]
+    for i, item in enumerate(items):
         frame = item[0]
         name = frame.f_code.co_filename
         if id(frame) in outside or name.startswith(_PACKAGE) or name == _DISPATCH:
+            continue
+        callee = i - 1 if inner_first else i + 1
+        if 0 <= callee < len(items) and items[callee][0].f_code.co_filename == _DISPATCH:
             continue
         yield item
 
