@@ -9,7 +9,7 @@ import { buildGraph, defaultCollapsed, type DGraph } from "./model.ts";
 import { chartView, consoleView } from "./panels.ts";
 import { Player, type Frame } from "./playback.ts";
 import { describe } from "./describe.ts";
-import { keepCodeInHash, readHash, state, subscribe, toHash, update, type State } from "./store.ts";
+import { keepCodeInHash, langOf, readHash, state, subscribe, toHash, update, type State } from "./store.ts";
 import { Timeline } from "./timeline.ts";
 import { resolvePointer } from "./pointers.ts";
 import { downloadHtml, downloadPng, downloadSvg, downloadText } from "./downloads.ts";
@@ -124,8 +124,8 @@ const graphView = new GraphView(graphHost, {
 
 const fromHash = readHash(location.hash);
 // ?lang= (as the lesson index links) applies when the fragment does not say otherwise
-const queryLang = new URLSearchParams(location.search).get("lang");
-if (!fromHash.lang && (queryLang === "en" || queryLang === "zh-CN")) fromHash.lang = queryLang;
+const queryLang = langOf(new URLSearchParams(location.search).get("lang"));
+if (!fromHash.lang && queryLang) fromHash.lang = queryLang;
 const initialSource = fromHash.source ?? boot.source ?? lesson?.source ?? "";
 if (fromHash.lesson && fromHash.lesson !== lesson?.id && !fromHash.source) {
   // the fragment names another lesson: fetch it after start-up

@@ -117,6 +117,14 @@ function writeHash(): void {
   }, 250);
 }
 
+/** The page's language for a ?lang= / #lang= value: en, en-GB, ... or zh, zh-CN, zh-Hans, ... */
+export function langOf(value: string | null | undefined): Lang | undefined {
+  const lang = value?.toLowerCase();
+  if (lang === "en" || lang?.startsWith("en-")) return "en";
+  if (lang === "zh" || lang?.startsWith("zh-")) return "zh-CN"; // the one Chinese there is
+  return undefined;
+}
+
 /** Read the fragment: view options, and a program if the link carries one. */
 export function readHash(hash: string): Partial<State> {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
@@ -135,8 +143,8 @@ export function readHash(hash: string): Partial<State> {
   if (params.has("step") && Number.isInteger(step)) patch.step = step;
   const view = params.get("view");
   if (view === "flow" || view === "grad_fn") patch.view = view;
-  const lang = params.get("lang");
-  if (lang === "en" || lang === "zh-CN") patch.lang = lang;
+  const lang = langOf(params.get("lang"));
+  if (lang) patch.lang = lang;
   const theme = params.get("theme");
   if (theme === "light" || theme === "dark") patch.theme = theme;
   const speed = Number(params.get("speed"));

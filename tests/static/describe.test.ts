@@ -1,4 +1,5 @@
-// The sentence for each step, where the Trace leaves out fields at their default value.
+// The sentence for each step (where the Trace leaves out fields at their default value), and the
+// language a link asks for.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Trace, TraceEvent } from "../../static/src/types.ts";
@@ -32,4 +33,14 @@ test("a .grad filled without a known delta says what it became", () => {
   const text = describe(event({ kind: "accumulate", tensor: "t1", after }), trace);
   assert.match(text, /^w\.grad filled by a backward inside a node: /);
   assert.doesNotMatch(text, /None \+ None/);
+});
+
+test("a link's language may be spelt zh, zh-CN or zh-Hans, en or en-GB", async () => {
+  const { langOf } = await import("../../static/src/store.ts");
+  assert.equal(langOf("zh"), "zh-CN");
+  assert.equal(langOf("zh-Hans"), "zh-CN");
+  assert.equal(langOf("zh-CN"), "zh-CN");
+  assert.equal(langOf("en-GB"), "en");
+  assert.equal(langOf("fr"), undefined);
+  assert.equal(langOf(null), undefined);
 });

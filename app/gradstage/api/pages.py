@@ -76,6 +76,8 @@ async def read_app(request: Request, services: ServicesDep) -> HTMLResponse:
 @router.get("/lessons", response_class=HTMLResponse)
 async def read_lesson_index(request: Request, lang: str = "en") -> HTMLResponse:
     """Every lesson, grouped from first steps to advanced."""
+    if lang.lower() == "zh" or lang.lower().startswith("zh-"):
+        lang = "zh-CN"  # zh, zh-cn, zh-Hans: the one Chinese the lessons are written in
     lang = lang if lang in lessons.LANGUAGES else "en"
     return templates.TemplateResponse(
         request,
