@@ -95,12 +95,20 @@ def assert_same(value: Value | None, expected: torch.Tensor | None, what: str) -
     assert value.shape == list(expected.shape), what
     assert value.dtype == str(expected.dtype).removeprefix("torch."), what
     real = expected.detach()
-    real = real.to(torch.complex128) if real.is_complex() else real.double()
     if value.data is not None:
+        # Exactly: read back in the tensor's own dtype (float32 numbers are written with
+        # float32's digits, 0.1 for the float32 nearest 0.1), the same numbers.
+        exact = real if real.is_floating_point() or real.is_complex() else real.double()
         torch.testing.assert_close(
-            as_tensor(value), real, rtol=0, atol=0, equal_nan=True, msg=lambda m: f"{what}: {m}"
+            as_tensor(value).to(exact.dtype),
+            exact,
+            rtol=0,
+            atol=0,
+            equal_nan=True,
+            msg=lambda m: f"{what}: {m}",
         )
         return
+    real = real.to(torch.complex128) if real.is_complex() else real.double()
     assert value.stats is not None, what
     if real.is_complex():  # summarised by its real part, which the Value says
         assert value.real_part_only, what

@@ -25,7 +25,9 @@ def _flows_into(trace: Trace, tid: str) -> list[Edge]:
 def _same(value: Value | None, expected: torch.Tensor) -> bool:
     assert value is not None
     assert value.data is not None
-    return value.data == expected.detach().reshape(-1).tolist()
+    # The same float32 numbers (written with float32's digits in the Trace).
+    exact = expected.detach().reshape(-1)
+    return bool(torch.equal(torch.tensor(value.data, dtype=exact.dtype), exact))
 
 
 def test_the_frozen_encoder_output_has_a_producer_and_a_cut_from_its_weights() -> None:

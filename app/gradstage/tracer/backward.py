@@ -201,7 +201,8 @@ def _record_losses(rec: Recorder, roots: list[Any], root_recs: Any, line: int | 
             with torch._C.DisableTorchFunction():
                 if is_functorch_wrapped(t):
                     continue  # inside torch.func.vmap: one value per sample, none readable
-                rec.record_loss(name or "loss", float(t.detach().reshape(())), line)
+                value = float(t.detach().reshape(()))
+                rec.record_loss(name or "loss", value, line, float32=t.dtype != torch.float64)
 
 
 def _run_light(

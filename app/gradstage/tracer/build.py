@@ -12,7 +12,7 @@ from gradstage import schema as s
 from gradstage.tracer.graph import TensorRec, grad_fn_of
 from gradstage.tracer.recorder import Recorder
 from gradstage.tracer.timeline import Ev, is_skip, skip_fields
-from gradstage.tracer.values import Snapshot, snap
+from gradstage.tracer.values import Snapshot, shortest, snap
 
 _EVENT_TYPES: dict[str, type[Any]] = {
     "op": s.OpEvent,
@@ -238,7 +238,7 @@ def build_trace(
         s.Series(
             name=str(x["name"]),
             source=x["source"],
-            y=_convert(x["y"]),
+            y=_convert(shortest(x["y"]) if x.get("float32") and x["y"] else x["y"]),
             x=_convert(x["x"]) if x.get("x") is not None else None,
             line=x.get("line"),
             label=x.get("label"),

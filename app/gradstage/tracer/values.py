@@ -195,6 +195,10 @@ class Snapshot:
         if self._value is None:
             if self._data is not None:
                 data = self._data
+                if self._dtype in _SHORT_DTYPES:
+                    data = shortest(data)
+                    if self._imag is not None:
+                        self._imag = shortest(self._imag)
                 if not self._finite:
                     data = [_number(x) for x in data]
                 elif data and not isinstance(data[0], float):
@@ -207,6 +211,17 @@ class Snapshot:
                 summarise_waiting()  # every waiting copy, this one included
         assert self._value is not None
         return self._value
+
+
+# Element types whose numbers are float32 (or fewer bits): written with float32's digits.
+_SHORT_DTYPES = frozenset({"float32", "float16", "bfloat16", "complex64"})
+
+
+def shortest(values: list[Any]) -> list[Any]:
+    """float32 numbers written with the fewest digits that name them exactly (0.1, not
+    0.10000000149011612, the float64 spelling of the same number): read back as float32 they
+    are the same numbers, and a Trace full of small tensors is about a third smaller."""
+    return [float(s) for s in numpy.asarray(values, dtype=numpy.float32).astype(str)]
 
 
 # Histograms of larger tensors count an evenly strided sample of at most this many elements:
