@@ -338,9 +338,7 @@ class Recorder:
         self.series.append({"name": name, "source": source, "y": y, "x": x, "line": line})
         return len(self.series) - 1
 
-    def record_loss(
-        self, name: str, value: float, line: int | None, float32: bool = False
-    ) -> None:
+    def record_loss(self, name: str, value: float, line: int | None, float32: bool = False) -> None:
         """Remember a scalar backward root's value: the loss curve, kept for every iteration.
         ``float32``: the root holds float32 (or fewer bits): its numbers are written so."""
         index = self._loss_series.get(name)
