@@ -95,7 +95,9 @@ class Histogram(msgspec.Struct, frozen=True, omit_defaults=True):
 
 class Value(msgspec.Struct, frozen=True, omit_defaults=True):
     """A tensor's contents at one moment: whole when small, summarised when large; only its
-    shape and dtype when the contents cannot be read (a torch.func transform's tensor)."""
+    shape and dtype when the contents cannot be read (a torch.func transform's tensor). The
+    numbers of a float32 (or float16, bfloat16, complex64) tensor kept whole are written with
+    the fewest digits that name the same float32 (0.1, not 0.10000000149011612)."""
 
     shape: list[int]
     dtype: str
