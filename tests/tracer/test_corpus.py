@@ -19,6 +19,7 @@ import torch
 from gradstage.schema import (
     AccumulateEvent,
     AnomalyEvent,
+    BackwardEndEvent,
     BackwardEvent,
     ClipEvent,
     ErrorEvent,
@@ -169,6 +170,8 @@ def replayed_value(trace: Trace, tensor: TensorInfo) -> Value | None:
             for step in e.params:
                 if step.tensor == tensor.id:
                     value = step.after
+        elif isinstance(e, BackwardEndEvent) and tensor.id in e.results:
+            value = e.grads[e.results.index(tensor.id)]  # what torch.autograd.grad returned
     return value
 
 
