@@ -96,7 +96,9 @@ export function chartView(trace: Trace | null, frame: Frame | null): HTMLElement
         svg.append(dot);
       }
     }
-    box.append(el("h3", {}, `${s.source === "loss" ? t("series") + ": " : ""}${s.name} (${s.y.length})`), svg);
+    // A backward() root is a loss when the program calls it one; else it is named as what it is.
+    const kind = s.source !== "loss" ? "" : /loss/i.test(s.name) ? t("series") + ": " : t("seriesRoot") + ": ";
+    box.append(el("h3", {}, `${kind}${s.name} (${s.y.length})`), svg);
   }
   return box;
 }

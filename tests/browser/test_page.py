@@ -285,6 +285,7 @@ def test_a_training_loop_shows_its_loss_curve_and_what_was_left_out(
     run_program(page, program)
     page.keyboard.press("End")
     expect(page.locator(".chart__svg")).to_have_count(1)
+    expect(page.locator(".chart h3")).to_have_text(re.compile(r"^Loss curve: loss \(\d+\)$"))
     expect(page.locator(".notice")).to_contain_text("iterations 3–47 is left out")
     # What the left-out iterations printed is in the console too, in order.
     console = page.locator(".console__out")
