@@ -522,34 +522,27 @@ def wrap_user_hook(
     )
 
     def recorded(grad: Any) -> Any:
+        # ``grad`` is the gradient, or (after accumulation) the tensor whose .grad is complete.
         if after_accumulation:
             rec.finish_accumulation()  # the accumulation this hook follows comes first
             with torch._C.DisableTorchFunction():
-                grad_now = snap(grad.grad)
-            rec.emit(
-                "hook",
-                line=hook_line,
-                backward=rec.current_backward,
-                tensor=owner_rec.id,
-                hook=hook_name,
-                grad=grad_now,
-                result=None,
-                changed=False,
-            )
-            with rec.recording():
-                return hook(grad)
+                seen = snap(grad.grad)
+        else:
+            seen = snap(grad)
         ev = rec.emit(
             "hook",
             line=hook_line,
             backward=rec.current_backward,
             tensor=owner_rec.id,
             hook=hook_name,
-            grad=snap(grad),
+            grad=seen,
             result=None,
             changed=False,
         )
         with rec.recording():
             result = hook(grad)
+        if after_accumulation:
+            return result
         if ev is not None and result is not None and result is not grad:
             ev.fields["result"] = snap(result)
             ev.fields["changed"] = True

@@ -119,11 +119,16 @@ def _updated_leaf(target: torch.Tensor) -> torch.Tensor | None:
     leaf it is a view of (``w[0].add_(1)``, ``w.diagonal().fill_(5)``, ``lin.weight[:, 0]
     .zero_()``). After such an op autograd refuses to say anything about the view (reading
     its ``grad_fn`` raises), so it is recorded as an update of the leaf, never as an op."""
-    with torch._C.DisableTorchFunction():
-        base = target._base if target._is_view() else target
-        if base is not None and base.is_leaf and base.requires_grad:
-            return base
+    base = _base_of(target)
+    if base is not None and base.is_leaf and base.requires_grad:
+        return base
     return None
+
+
+def _base_of(target: torch.Tensor) -> torch.Tensor | None:
+    """The tensor whose memory ``target`` is: itself, or the base it is a view of."""
+    with torch._C.DisableTorchFunction():
+        return target._base if target._is_view() else target
 
 
 def _set_requires_grad(r: Any, requires_grad: bool) -> None:
@@ -254,11 +259,7 @@ class ForwardMode(TorchFunctionMode):
                 return func(*args, **kwargs)
             before = snap(held)
             out = func(*args, **kwargs)
-            changed = rec.tensor(held)
-            rec.emit(
-                "update", line=line, tensor=changed.id, op=name, before=before, after=snap(held)
-            )
-            changed.value = changed.value or before
+            self._updated(held, name, line, before)
             return out
 
         # What an in-place op changes decides which event it is.
@@ -293,16 +294,7 @@ class ForwardMode(TorchFunctionMode):
                 )
             return out
         if update_owner is not None:
-            owner = rec.tensor(update_owner)
-            rec.emit(
-                "update",
-                line=line,
-                tensor=owner.id,
-                op=name,
-                before=before,
-                after=snap(update_owner),
-            )
-            owner.value = owner.value or before
+            self._updated(update_owner, name, line, before)
             return out
 
         if rec.in_hook:
@@ -381,6 +373,12 @@ class ForwardMode(TorchFunctionMode):
                     r.first_event = ev
         self._check_forward_anomaly(outputs, values, input_recs, line, node_id, out_recs)
 
+    def _updated(self, t: torch.Tensor, op: str, line: int | None, before: Any) -> None:
+        """``t`` was changed in place by ``op`` (``before``: its snapshot from just before)."""
+        changed = self.rec.tensor(t)
+        self.rec.emit("update", line=line, tensor=changed.id, op=op, before=before, after=snap(t))
+        changed.value = changed.value or before
+
     def _held(self, target: torch.Tensor | None) -> torch.Tensor | None:
         """The program's tensor that an in-place op on ``target`` changes: ``target`` itself
         (or the leaf it is a view of) when it is a parameter or a tensor already recorded, or
@@ -390,8 +388,7 @@ class ForwardMode(TorchFunctionMode):
         alias = self.rec.alias_owner.get(target)
         if alias is not None:
             return alias
-        with torch._C.DisableTorchFunction():
-            base = target._base if target._is_view() else target
+        base = _base_of(target)
         if base is None:
             return None
         if isinstance(base, torch.nn.Parameter) or self.rec.registry.known(base) is not None:
@@ -539,11 +536,7 @@ class ForwardMode(TorchFunctionMode):
             line, _ = rec.user_frame()
             before = snap(target)
             out = func(*args)
-            changed = rec.tensor(target)
-            rec.emit(
-                "update", line=line, tensor=changed.id, op="data", before=before, after=snap(target)
-            )
-            changed.value = changed.value or before
+            self._updated(target, "data", line, before)
             return out
         out = func(*args)
         if attr == "requires_grad" and isinstance(target, torch.Tensor):

@@ -194,16 +194,14 @@ class Snapshot:
         """The schema Value (computed once)."""
         if self._value is None:
             if self._data is not None:
-                data = self._data
+                data, imag = self._data, self._imag
                 if self._dtype in _SHORT_DTYPES:
                     data = shortest(data)
-                    if self._imag is not None:
-                        self._imag = shortest(self._imag)
+                    imag = shortest(imag) if imag is not None else None
                 if not self._finite:
                     data = [_number(x) for x in data]
                 elif data and not isinstance(data[0], float):
                     data = [float(x) for x in data]  # integers and booleans
-                imag = self._imag
                 if imag is not None and not self._finite:
                     imag = [_number(x) for x in imag]
                 self._value = Value(shape=self._shape, dtype=self._dtype, data=data, imag=imag)
