@@ -10,6 +10,8 @@ import { t } from "./i18n.ts";
 const SVG_NS = "http://www.w3.org/2000/svg";
 /** Below this zoom the boxes' text is hidden (11px text would be under 4px tall). */
 export const FAR_SCALE = 0.35;
+/** Below this zoom the boxes' text (11px) is under 7px: too small to read comfortably. */
+const READABLE_SCALE = 0.6;
 
 export interface GraphCallbacks {
   onSelect: (id: string | null) => void;
@@ -263,12 +265,13 @@ export class GraphView {
     let tx = (box.width - width * scale) / 2;
     let ty = (box.height - height * scale) / 2;
     const stretch = width / height / (box.width / box.height);
-    if (scale < FAR_SCALE && (stretch > 4 || stretch < 1 / 4)) {
-      // A long strip (a deep chain in the grad_fn view) fitted whole is a line without text:
-      // fit its narrow side instead, readable, and start at its beginning (pan for the rest).
+    if (scale < READABLE_SCALE && (stretch > 2.5 || stretch < 1 / 2.5)) {
+      // A long strip (a chain in the grad_fn view) fitted whole is a line of text too small to
+      // read, or of no text at all: fit its narrow side instead, readable, and start at its
+      // beginning (pan for the rest).
       const wide = stretch > 1;
       const readable = Math.min(0.8, 0.92 * (wide ? box.height / height : box.width / width));
-      if (readable >= FAR_SCALE) {
+      if (readable > scale && readable >= FAR_SCALE) {
         scale = readable;
         tx = wide ? 16 : (box.width - width * scale) / 2;
         ty = wide ? (box.height - height * scale) / 2 : 16;

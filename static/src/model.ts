@@ -121,11 +121,11 @@ function gradFnGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
     if (n.kind === "accumulate" && n.variable) {
       const v = tensors.get(n.variable);
       d.label = `AccumulateGrad ${v ? tensorLabel(v) : ""}`.trim();
-      d.width = Math.max(OP_W, 14 + 7.5 * d.label.length);
     } else {
       d.label = n.name;
-      d.width = Math.max(OP_W, 14 + 7.5 * n.name.length);
     }
+    // 12px semi-bold letters, the pill's padding and border: room for the whole name.
+    d.width = Math.max(OP_W, 24 + 8 * d.label.length);
     return d;
   });
   const edges: DEdge[] = [];

@@ -495,6 +495,35 @@ def test_a_deep_chain_in_the_grad_fn_view_is_fitted_readable_from_its_start(
     shot(page, "14-deep-chain-grad-fn")
 
 
+def test_a_short_chain_in_the_grad_fn_view_is_fitted_with_readable_whole_names(
+    page: Page, live_server: str
+) -> None:
+    # Nine Nodes in a row: fitted whole, their names would be about 5 px tall.
+    program = (
+        "import torch\n"
+        "x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)\n"
+        "a = x * 2\nb = a + 1\nc = torch.sin(b)\nd = c * c\ne = d.exp()\nf = e / 3\n"
+        "g = f - x\nloss = g.sum()\nloss.backward()\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.get_by_role("button", name="grad_fn graph").click()
+    wait_js(page, "document.querySelectorAll('.graph .node').length === 9")
+    # Boxes 34 px high drawn at least 0.6 of that: 12 px names at 7 px or more.
+    wait_js(
+        page,
+        "document.querySelector('.graph .node').getBoundingClientRect().height >= 0.6 * 34",
+    )
+    # Every name fits its box (nothing cut off by the box's edge).
+    cut = page.evaluate(
+        """[...document.querySelectorAll('.graph .node > span')]
+        .filter((s) => s.scrollWidth > s.clientWidth).map((s) => s.textContent)"""
+    )
+    assert cut == []
+    shot(page, "15-short-chain-grad-fn")
+
+
 def test_a_flat_series_is_labelled_with_its_one_value_once(page: Page, live_server: str) -> None:
     program = "import matplotlib.pyplot as plt\nplt.plot([2.5, 2.5, 2.5])\nplt.plot([1, 3, 2])\n"
     page.goto(f"{live_server}/#lang=en")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import io
 import signal
+import subprocess
+import sys
 import traceback
 
+import msgspec
 import pytest
 import torch
-from gradstage.schema import AnomalyEvent, OpEvent, PrintEvent, SkippedEvent
+from gradstage.schema import AnomalyEvent, OpEvent, PrintEvent, SkippedEvent, Trace
 from gradstage.tracer import trace_program
 from gradstage.tracer.explain import NAN_EXPLANATION
 
@@ -210,6 +213,62 @@ def test_a_program_stopped_in_time_keeps_its_line_and_its_graph() -> None:
     assert (slept.error.code, slept.error.line, slept.stdout) == ("time_limit", 3, "waiting\n")
     assert (signal.getsignal(signal.SIGPROF), signal.getsignal(signal.SIGALRM)) == before
     assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+# A process that traces a program which swallows its stop, as a sandbox child does: the Trace
+# handed to on_stuck is printed, and the process ends there.
+STUCK_RUNNER = """
+import os, sys
+from gradstage.schema import encode
+from gradstage.tracer import trace_program
+
+def send_and_exit(trace):
+    sys.__stdout__.buffer.write(encode(trace))
+    sys.__stdout__.flush()
+    os._exit(0)
+
+trace_program(sys.stdin.read(), cpu_seconds=0.5, stop_in_time=True, on_stuck=send_and_exit)
+print("on_stuck was not called", file=sys.__stderr__)
+"""
+
+
+@pytest.mark.parametrize(
+    "handler",
+    ["    except:\n        pass\n", "    except BaseException as e:\n        print('caught')\n"],
+)
+def test_a_program_that_swallows_its_stop_is_given_up_on_with_its_trace(handler: str) -> None:
+    source = (
+        "import torch\nw = torch.zeros(1, requires_grad=True)\nwhile True:\n    try:\n"
+        "        loss = (w - 1) ** 2\n        loss.backward()\n" + handler
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", STUCK_RUNNER],
+        input=source.encode(),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert run.stderr == b""
+    trace = msgspec.json.decode(run.stdout, type=Trace)
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.code) == ("TimeLimitExceeded", "time_limit")
+    assert trace.error.line in (3, 4, 5, 6, 7, 8)  # in its loop, wherever the timer fell
+    assert "caught" in (trace.error.explanation or "")
+    assert any(t.name == "loss" for t in trace.tensors)
+    if "print" in handler:
+        assert trace.stdout.startswith("caught\n")
+
+
+def test_a_program_that_ends_after_catching_its_stop_keeps_what_it_did_after() -> None:
+    source = (
+        "import torch\nx = torch.zeros(1)\ntry:\n    while True:\n        x = x + 1\n"
+        "except BaseException as e:\n    print(type(e).__name__)\ny = x * 2\n"
+    )
+    trace = trace_program(source, cpu_seconds=0.5, stop_in_time=True)
+    assert trace.error is None  # it handled its stop and ended on its own
+    assert trace.stdout == "TimeLimitExceeded\n"
+    assert any(t.name == "y" for t in trace.tensors)
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 

@@ -68,7 +68,7 @@ def _child(inbox: socket.socket) -> None:
     """
     from gradstage.limits import Limits
     from gradstage.sandbox.lockdown import apply_landlock, apply_rlimits, apply_seccomp, vm_size
-    from gradstage.schema import encode
+    from gradstage.schema import Trace, encode
     from gradstage.tracer import trace_program
 
     status = 70
@@ -97,12 +97,27 @@ def _child(inbox: socket.socket) -> None:
             while data:
                 data = data[os.write(1, data) :]
 
-        trace = trace_program(msg["source"], limits=limits, echo=echo, stop_in_time=True)
-        trace.meta.layers = layers
-        view = memoryview(encode(trace))
-        while view:
-            view = view[os.write(trace_fd, view) :]
-        os.close(trace_fd)
+        def send(trace: Trace) -> None:
+            trace.meta.layers = layers
+            view = memoryview(encode(trace))
+            while view:
+                view = view[os.write(trace_fd, view) :]
+            os.close(trace_fd)
+
+        def send_and_exit(trace: Trace) -> None:
+            # A program that swallowed its stop: its Trace so far, and the process ends here.
+            send(trace)
+            os._exit(0)
+
+        send(
+            trace_program(
+                msg["source"],
+                limits=limits,
+                echo=echo,
+                stop_in_time=True,
+                on_stuck=send_and_exit,
+            )
+        )
         status = 0
     except MemoryError:
         status = 71

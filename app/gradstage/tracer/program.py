@@ -53,29 +53,48 @@ class TimeLimitExceeded(BaseException):
 TIME_SHARE = 0.9
 
 
+# How long a program stopped in time has to end once stopped (its exception unwinding, its
+# finally: blocks), before it counts as having swallowed the stop.
+RESTOP_SECONDS = 0.05
+
+
 @contextlib.contextmanager
-def _stopped_in_time(limits: Limits, on: bool) -> Iterator[None]:
+def _stopped_in_time(
+    limits: Limits, on: bool, give_up: Callable[[Any], None] | None
+) -> Iterator[list[int]]:
     """Stop the program a little before the sandbox's hard time limits would kill it, so that
     its Trace survives: the line it was running and the graph it had built. A timer of CPU
     time and one of wall-clock time (a ``time.sleep``) raise ``TimeLimitExceeded`` in the
     program wherever it is, between two of its instructions (a long torch kernel finishes
-    first)."""
+    first).
+
+    A program still running ``RESTOP_SECONDS`` later caught the exception (a bare ``except:``
+    in a loop): ``give_up`` is then called with the frame it is in, from the timer's handler,
+    and does not return (the sandbox sends the Trace so far and ends the process). Without
+    ``give_up``, it is stopped again, and again. Yields the number of stops so far.
+    """
+    stops = [0]
     if not on or threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
 
     armed = True
 
     def stop(signum: int, frame: Any) -> None:
-        if armed:  # not once the program is over (the timers are being cancelled)
-            raise TimeLimitExceeded
+        if not armed:  # the program is over (the timers are being cancelled)
+            return
+        stops[0] += 1
+        if stops[0] > 1 and give_up is not None:
+            give_up(frame)
+        signal.setitimer(signal.ITIMER_REAL, RESTOP_SECONDS)
+        raise TimeLimitExceeded
 
     old_prof = signal.signal(signal.SIGPROF, stop)
     old_alarm = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_PROF, TIME_SHARE * limits.cpu_seconds)
     signal.setitimer(signal.ITIMER_REAL, TIME_SHARE * limits.wall_seconds)
     try:
-        yield
+        yield stops
     finally:
         armed = False
         signal.setitimer(signal.ITIMER_PROF, 0)
@@ -407,6 +426,7 @@ def trace_program(
     namespace: dict[str, Any] | None = None,
     echo: Callable[[str], None] | None = None,
     stop_in_time: bool = False,
+    on_stuck: Callable[[Trace], None] | None = None,
     **overrides: Any,
 ) -> Trace:
     """Run ``source`` under the tracer and return its Trace (the program's errors included).
@@ -417,6 +437,8 @@ def trace_program(
     output survives a program that is killed). ``stop_in_time``: stop the program at
     ``TIME_SHARE`` of ``limits.cpu_seconds`` / ``limits.wall_seconds`` with a ``time_limit``
     error at its line (the sandbox asks for it; in a notebook a long program may run on).
+    ``on_stuck``: receives the Trace of a program that caught that stop and went on, built
+    where it was stopped again; it must not return (the sandbox sends the Trace and exits).
     """
     limits = limits or Limits()
     # A byte-order mark (pasted from some Windows editors) is not code: Python skips it in a
@@ -478,7 +500,38 @@ def trace_program(
             tensor=rec.warning_tensor,
         )
 
+    def time_error(line: int | None, caught: bool) -> dict[str, Any]:
+        explanation = (
+            "The program ran longer than it is allowed and was stopped at this line. Look for "
+            "a loop that never ends, or use fewer iterations."
+        )
+        if caught:
+            explanation += (
+                " It caught the exception that stopped it (a bare except: or except "
+                "BaseException catches it) and went on, so it was stopped for good here."
+            )
+        return {
+            "type": "TimeLimitExceeded",
+            "message": f"the program ran longer than {limits.cpu_seconds:g} s of CPU or "
+            f"{limits.wall_seconds:g} s in all",
+            "line": line,
+            "explanation": explanation,
+            "code": "time_limit",
+        }
+
+    def give_up(frame: Any) -> None:
+        """The program swallowed its stop: its Trace as it is now goes to ``on_stuck``."""
+        assert on_stuck is not None
+        line = None
+        while frame is not None and line is None:
+            if frame.f_code.co_filename == PROGRAM_FILE:
+                line = frame.f_lineno
+            frame = frame.f_back
+        with torch._C.DisableTorchFunction():
+            on_stuck(_finish(rec, out, err, time_error(line, True), started, source, namespace))
+
     rec.seeded_by_program = "manual_seed" in source
+    stops = [0]
     old_stdout, old_stderr, old_stdin = sys.stdout, sys.stderr, sys.stdin
     old_showwarning = warnings.showwarning
     try:
@@ -499,7 +552,10 @@ def trace_program(
             # notebook or a terminal (where it would otherwise wait for the caller's).
             sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO()
             try:
-                with ForwardMode(rec), _stopped_in_time(limits, stop_in_time):
+                with (
+                    ForwardMode(rec),
+                    _stopped_in_time(limits, stop_in_time, give_up if on_stuck else None) as stops,
+                ):
                     exec(code, namespace)
             finally:
                 sys.stdout, sys.stderr, sys.stdin = old_stdout, old_stderr, old_stdin
@@ -515,15 +571,7 @@ def trace_program(
             "code": "output_limit",
         }
     except TimeLimitExceeded as exc:
-        error = {
-            "type": "TimeLimitExceeded",
-            "message": f"the program ran longer than {limits.cpu_seconds:g} s of CPU or "
-            f"{limits.wall_seconds:g} s in all",
-            "line": _program_line(exc.__traceback__),
-            "explanation": "The program ran longer than it is allowed and was stopped at this "
-            "line. Look for a loop that never ends, or use fewer iterations.",
-            "code": "time_limit",
-        }
+        error = time_error(_program_line(exc.__traceback__), stops[0] > 1)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = {
@@ -544,6 +592,19 @@ def trace_program(
             "explanation": explain_error(type_name, message),
             "node": rec.running_node,
         }
+    return _finish(rec, out, err, error, started, source, namespace)
+
+
+def _finish(
+    rec: Recorder,
+    out: _Stdout,
+    err: _Stdout,
+    error: dict[str, Any] | None,
+    started: float,
+    source: str,
+    namespace: dict[str, Any],
+) -> Trace:
+    """The Trace of a program that has ended (or was stopped): names, then the Trace."""
     with contextlib.suppress(Exception):
         rec.name_from_frame(namespace)
         rec.refresh_parameter_names()
@@ -554,5 +615,5 @@ def trace_program(
             raise
         # Stopped in the middle of recording an event: what was printed and where the
         # program was stopped are still worth showing.
-        rec = Recorder(limits)
-        return build_trace(rec, out.text(), error, started, source, out.dropped, err.text())
+        empty = Recorder(rec.limits)
+        return build_trace(empty, out.text(), error, started, source, out.dropped, err.text())
