@@ -470,7 +470,12 @@ class Truncation(msgspec.Struct, omit_defaults=True):
     iterations_detailed: list[int] = msgspec.field(default_factory=list)
     events_dropped: int = 0
     stdout_bytes_dropped: int = 0
+    # Which limit cut the Trace short: "max_events", "max_nodes" (the Nodes kept are those its
+    # events show, then those nearest the start and the end of backward), "max_tensors" (the
+    # first tensors are kept), "stdout_bytes".
     limit_hit: str | None = None
+    nodes_dropped: int = 0
+    tensors_dropped: int = 0
 
 
 class Meta(msgspec.Struct, omit_defaults=True):

@@ -2,7 +2,7 @@
 import { button, el } from "./dom.ts";
 import { Editor } from "./editor.ts";
 import { GraphView } from "./graphview.ts";
-import { t, type I18nKey } from "./i18n.ts";
+import { hasKey, t, type I18nKey } from "./i18n.ts";
 import { Inspector } from "./inspector.ts";
 import { layout } from "./layout.ts";
 import { buildGraph, defaultCollapsed, type DGraph } from "./model.ts";
@@ -307,18 +307,25 @@ function renderTruncation(): void {
   const cut = trace?.truncated;
   // Each skipped event says which iterations it stands for (a program may have several loops).
   const skipped = (trace?.events ?? []).filter((e) => e.kind === "skipped");
+  const parts: string[] = [];
   if (skipped.length) {
     const ranges = skipped.map((e) => (e.first === e.last ? String(e.first) : `${String(e.first)}–${String(e.last)}`));
     const events = skipped.reduce((n, e) => n + Object.values((e.counts as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0), 0);
     const curve = (trace?.series ?? []).some((s) => s.source === "loss" && s.y.length > 1);
-    notice.textContent = t(curve ? "truncatedCurve" : "truncated", { n: events, ranges: ranges.join(", ") });
-    notice.hidden = false;
-  } else if (cut?.limit_hit) {
-    notice.textContent = `${cut.limit_hit}`;
-    notice.hidden = false;
-  } else {
-    notice.hidden = true;
+    parts.push(t(curve ? "truncatedCurve" : "truncated", { n: events, ranges: ranges.join(", ") }));
   }
+  const limit = cut?.limit_hit;
+  if (limit) {
+    const counts: Record<string, number | undefined> = {
+      max_events: cut.events_dropped, max_nodes: cut.nodes_dropped, max_tensors: cut.tensors_dropped,
+      stdout_bytes: cut.stdout_bytes_dropped,
+    };
+    const key = `limit_${limit}`;
+    // A limit this page does not know (a newer server) is still named.
+    parts.push(hasKey(key) ? t(key, { n: counts[limit] ?? 0 }) : limit);
+  }
+  notice.textContent = parts.join(" ");
+  notice.hidden = !parts.length;
 }
 
 function renderStatus(): void {

@@ -33,7 +33,7 @@ export interface TraceEvent {
 }
 
 export interface Series { name: string; source: "plot" | "loss" | "scalar"; y: Num[]; x?: Num[] | null; line?: number | null; label?: string | null }
-export interface Truncation { iterations_total?: number; iterations_detailed?: number[]; events_dropped?: number; stdout_bytes_dropped?: number; limit_hit?: string | null }
+export interface Truncation { iterations_total?: number; iterations_detailed?: number[]; events_dropped?: number; stdout_bytes_dropped?: number; limit_hit?: string | null; nodes_dropped?: number; tensors_dropped?: number }
 
 export interface Trace {
   schema_version: number; stdout: string; error: TraceError | null; tensors: TensorInfo[]; nodes: GraphNode[];

@@ -297,6 +297,27 @@ def test_a_training_loop_shows_its_loss_curve_and_what_was_left_out(
     shot(page, "07-training-loop")
 
 
+def test_a_trace_cut_by_the_node_limit_says_so_and_keeps_its_backward_root(
+    page: Page, live_server: str
+) -> None:
+    # 5,100 multiplications and an AccumulateGrad: more autograd Nodes than the server's 5,000.
+    program = (
+        "import torch\nx = torch.ones(1, requires_grad=True)\ny = x\nfor i in range(5100):\n"
+        "    y = y * 1.0001\ny.backward()\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    expect(page.locator(".notice")).to_contain_text(
+        "more autograd Nodes than a Trace keeps: 101 from the middle of backward are left out"
+    )
+    expect(page.locator(".notice")).to_contain_text("iterations 3–5097 is left out")
+    trace = page.evaluate("window.gradstage.trace")
+    kept = {n["id"] for n in trace["nodes"]}
+    backward = next(e for e in trace["events"] if e["kind"] == "backward")
+    assert set(backward["root_nodes"]) <= kept
+
+
 def test_what_to_watch_pointers_jump_to_their_moment(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/#lang=en")
     wait_for_trace(page)

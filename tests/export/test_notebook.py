@@ -220,6 +220,11 @@ def test_a_graph_freed_by_backward_shows_pytorchs_error() -> None:
     assert player.trace.error is not None
     assert player.trace.error.type == "RuntimeError"
     assert player.trace.error.message == str(raised.value)
+    # The learner called backward() once: the advice is about showing first, not about a
+    # "first backward()" of theirs.
+    assert player.trace.error.explanation is not None
+    assert "before calling backward()" in player.trace.error.explanation
+    assert "first backward" not in player.trace.error.explanation
     assert_self_contained(player.document)
 
 

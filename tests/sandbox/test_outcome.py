@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from gradstage.limits import Limits
 from gradstage.sandbox.outcome import classify_program_error
-from gradstage.schema import SCHEMA_VERSION, Meta, Trace, TraceError
+from gradstage.schema import SCHEMA_VERSION, ErrorEvent, Meta, Trace, TraceError
 
 
 def _trace(type_name: str, message: str) -> Trace:
@@ -23,6 +23,29 @@ def _trace(type_name: str, message: str) -> Trace:
 
 
 LIMITS = Limits(memory_bytes=1 << 30)
+
+
+def test_the_allocators_refusal_says_how_much_was_asked_for_without_torchs_source_lines() -> None:
+    message = (
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 400000000000 bytes. Error code 12 (Cannot allocate memory)"
+    )
+    trace = _trace("RuntimeError", message)
+    trace.events.append(ErrorEvent(seq=0, line=3, type="RuntimeError", message=message))
+    error = classify_program_error(trace, LIMITS).error
+    assert error is not None
+    assert error.code == "memory_limit"
+    assert error.type == "RuntimeError"
+    assert error.message == (
+        "DefaultCPUAllocator: can't allocate memory: you tried to allocate 400000000000 bytes."
+    )
+    assert error.explanation == (
+        "The program asked for 373 GiB at once, more memory than it is allowed (1024 MiB). "
+        "Use smaller tensors."
+    )
+    event = trace.events[0]
+    assert isinstance(event, ErrorEvent)
+    assert (event.message, event.explanation) == (error.message, error.explanation)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gradstage.schema import IterationEvent, OpEvent, PrintEvent, SkippedEvent, encode
+from gradstage.schema import (
+    AccumulateEvent,
+    BackwardEvent,
+    IterationEvent,
+    NodeEvent,
+    OpEvent,
+    PrintEvent,
+    SkippedEvent,
+    encode,
+)
 from gradstage.tracer import trace_program
 
 REGRESSION = """
@@ -425,3 +434,48 @@ def test_the_loss_curve_has_what_the_program_backpropagates_not_torchs_own_helpe
     trace = trace_program(source)
     assert trace.error is None
     assert [(s.name, len(s.y)) for s in trace.series] == [("loss", 3)]
+
+
+def test_past_the_node_limit_the_nodes_kept_are_those_the_events_show_and_both_ends() -> None:
+    # 300 multiplications in a loop: backward runs 302 Nodes (with the sum's and x's
+    # AccumulateGrad), more than the 60 a Trace may keep here.
+    source = (
+        "import torch\nx = torch.ones(2, requires_grad=True)\ny = x\nfor i in range(300):\n"
+        "    y = y * 1.01\nloss = y.sum()\nloss.backward()\n"
+    )
+    trace = trace_program(source, max_nodes=60)
+    assert trace.error is None
+    assert trace.truncated is not None
+    assert trace.truncated.limit_hit == "max_nodes"
+    assert len(trace.nodes) == 60
+    kept = {n.id for n in trace.nodes}
+    assert trace.truncated.nodes_dropped == 302 - 60
+    # Nothing the Trace says points at a Node it left out.
+    for e in trace.events:
+        node = getattr(e, "node", None)
+        assert node is None or node in kept, e
+    for edge in trace.edges:
+        if edge.kind == "next":
+            assert {edge.src, edge.dst} <= kept
+    # The backward's root, the detailed iterations' ops and x's accumulation are kept.
+    backward = next(e for e in trace.events if isinstance(e, BackwardEvent))
+    assert set(backward.root_nodes) <= kept
+    assert all(e.node in kept for e in trace.events if isinstance(e, OpEvent) and e.node)
+    accumulate = next(e for e in trace.events if isinstance(e, AccumulateEvent))
+    assert accumulate.node in kept
+    # Of the Nodes backward ran, the first and the last stay, in the engine's order.
+    ran = [e.node for e in trace.events if isinstance(e, NodeEvent)]
+    assert ran[0] == backward.root_nodes[0]
+    assert ran[-1] == accumulate.node
+    full = trace_program(source)
+    all_ran = [e.node for e in full.events if isinstance(e, NodeEvent)]
+    assert len(all_ran) == 302
+    assert ran == [n for n in all_ran if n in kept]
+    assert ran[:10] == all_ran[:10]
+    assert ran[-10:] == all_ran[-10:]
+    assert trace.truncated.events_dropped - full.truncated.events_dropped == 302 - len(ran)
+    # The gradient is still PyTorch's.
+    assert full.truncated.limit_hit is None
+    x = next(t for t in trace.tensors if t.name == "x")
+    assert x.grad is not None
+    assert x.grad.data == pytest.approx([1.01**300] * 2, rel=1e-5)

@@ -62,6 +62,11 @@ def _size(n: float) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MiB"
 
 
+def _amount(n: int) -> str:
+    """A number of bytes asked for, in the largest unit that keeps it above 1."""
+    return f"{n / (1 << 30):.3g} GiB" if n >= 1 << 30 else _size(n)
+
+
 def _first_sentence(text: str) -> str:
     first = text.split(". ")[0]
     return first if first.endswith(".") else first + "."
@@ -118,6 +123,7 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
 _REFUSED = re.compile(r"\[Errno (1|2|13)\] ")
 # What torch's CPU allocator says when the memory limit refuses it a block.
 _ALLOCATOR = re.compile(r"DefaultCPUAllocator: (can't allocate memory|not enough memory)")
+_ASKED = re.compile(r"you tried to allocate (\d+) bytes")
 
 
 def classify_program_error(trace: Trace, limits: Limits) -> Trace:
@@ -142,7 +148,21 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
     explanation = REASONS[code][1].format(limit=limit_text(code, limits))
     if refused is not None and refused.group(1) != "1":
         explanation = "Reading and writing files is not available here. " + explanation
-    trace.error = msgspec.structs.replace(err, code=code, explanation=explanation)
+    allocator = _ALLOCATOR.search(text)
+    if allocator is not None:
+        # torch's own words start with where in its C++ source the check failed: what the
+        # learner needs is from the allocator's name on, and how much that was.
+        text = text[allocator.start() :].removesuffix(" Error code 12 (Cannot allocate memory)")
+        asked = _ASKED.search(text)
+        if asked is not None:
+            explanation = (
+                f"The program asked for {_amount(int(asked.group(1)))} at once, more memory than "
+                f"it is allowed ({limit_text(code, limits)}). Use smaller tensors."
+            )
+    trace.error = msgspec.structs.replace(err, code=code, explanation=explanation, message=text)
+    for event in trace.events:
+        if isinstance(event, ErrorEvent):
+            event.message, event.explanation = text, explanation
     return trace
 
 

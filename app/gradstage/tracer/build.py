@@ -84,6 +84,42 @@ def _final_grad(rec: TensorRec) -> Snapshot | None:
     return rec.last_grad
 
 
+def _nodes_kept(nodes: dict[str, Any], items: list[Any], limit: int) -> set[str] | None:
+    """Which Nodes a Trace with more than ``limit`` keeps (None: all of them).
+
+    First those the kept events point at (the ops shown in detail, the roots of backward
+    calls, accumulations, errors), then, of the Nodes backward calls ran, as many from the
+    start of the run (nearest the roots) as from its end (nearest the leaves), as a long loop
+    keeps its first and last iterations; last, Nodes that never ran.
+    """
+    if len(nodes) <= limit:
+        return None
+    wanted: dict[str, None] = {}
+    ran: dict[str, None] = {}
+    for item in items:
+        for ev in item.pinned if is_skip(item) else [item]:
+            node = ev.fields.get("node")
+            if ev.kind == "node":
+                ran[node] = None
+            elif node is not None:
+                wanted[node] = None
+            for root in ev.fields.get("root_nodes") or ():
+                if root is not None:
+                    wanted[root] = None
+    kept = [n for n in wanted if n in nodes][:limit]
+    kept_set = set(kept)
+    rest = [n for n in ran if n not in kept_set and n in nodes]
+    room = limit - len(kept)
+    if room > 0:
+        head = (room + 1) // 2
+        kept += rest[:head] + rest[len(rest) - (room - head) :] if len(rest) > room else rest
+        kept_set = set(kept)
+        room = limit - len(kept)
+        if room > 0:
+            kept += [n for n in nodes if n not in kept_set][:room]
+    return set(kept)
+
+
 def build_trace(
     rec: Recorder,
     stdout: str,
@@ -95,6 +131,17 @@ def build_trace(
 ) -> Trace:
     """Assemble the Trace: events numbered in order, tables of tensors and Nodes, edges."""
     items = rec.timeline.finish()
+    limits = rec.limits
+    registry = rec.registry
+    kept_nodes = _nodes_kept(registry.nodes, items, limits.max_nodes)
+    nodes_dropped = 0
+    if kept_nodes is not None:
+        nodes_dropped = len(registry.nodes) - len(kept_nodes)
+        items = [
+            item
+            for item in items
+            if not isinstance(item, Ev) or item.kind != "node" or item.fields["node"] in kept_nodes
+        ]
     events: list[Any] = []
     index_of: dict[int, int] = {}
     for item in items:
@@ -120,8 +167,6 @@ def build_trace(
             )
         )
 
-    limits = rec.limits
-    registry = rec.registry
     for t in registry.tensors.values():
         if t.name is None and t.live is not None:
             obj = t.live()
@@ -153,7 +198,9 @@ def build_trace(
         )
     nodes = []
     edges: list[s.Edge] = []
-    for n in list(registry.nodes.values())[: limits.max_nodes]:
+    for n in registry.nodes.values():
+        if kept_nodes is not None and n.id not in kept_nodes:
+            continue
         nodes.append(
             s.Node(
                 id=n.id,
@@ -180,10 +227,9 @@ def build_trace(
                 instances=n.instances,
             )
         )
-        for i, (dst, nr) in enumerate(n.next):
-            if dst is not None:
+        for i, (dst, _) in enumerate(n.next):
+            if dst is not None and (kept_nodes is None or dst in kept_nodes):
                 edges.append(s.Edge(kind="next", src=n.id, dst=dst, input_nr=i, op=None, node=None))
-                del nr
     seen_flow: set[tuple[str, str, int]] = set()
     linked: set[tuple[str, str]] = set()
     tensor_ids = {t.id for t in tensors}
@@ -225,14 +271,25 @@ def build_trace(
             edges.append(s.Edge(kind="flow", src=src, dst=tid, cut=cut, op=cut))
 
     timeline = rec.timeline
+    tensors_dropped = max(0, len(registry.tensors) - limits.max_tensors)
+    limit_hit = timeline.limit_hit
+    if limit_hit is None:
+        if nodes_dropped:
+            limit_hit = "max_nodes"
+        elif tensors_dropped:
+            limit_hit = "max_tensors"
+        elif stdout_dropped:
+            limit_hit = "stdout_bytes"
     truncated = None
-    if timeline.dropped or stdout_dropped or timeline.limit_hit or timeline.iterations_total:
+    if timeline.dropped or limit_hit or timeline.iterations_total:
         truncated = s.Truncation(
             iterations_total=timeline.iterations_total,
             iterations_detailed=sorted(set(timeline.detailed)),
-            events_dropped=timeline.dropped,
+            events_dropped=timeline.dropped + (len(rec.timeline.kept) - len(items)),
             stdout_bytes_dropped=stdout_dropped,
-            limit_hit=timeline.limit_hit or ("stdout_bytes" if stdout_dropped else None),
+            limit_hit=limit_hit,
+            nodes_dropped=nodes_dropped,
+            tensors_dropped=tensors_dropped,
         )
     series = [
         s.Series(

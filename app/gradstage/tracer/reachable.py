@@ -32,6 +32,12 @@ from gradstage.tracer.recorder import Recorder
 from gradstage.tracer.rules import op_name
 from gradstage.tracer.values import Snapshot, snap
 
+FREED_BEFORE_SHOW = (
+    "A backward() already ran through this graph and freed the values it saved for computing "
+    "gradients, so its backward pass cannot be replayed. Show the tensor before calling "
+    "backward(), or call that backward(retain_graph=True)."
+)
+
 _BACKWARD = "b1"
 
 
@@ -347,11 +353,15 @@ def _walk_backward(
         )
     except RuntimeError as exc:
         message = str(exc)
+        explanation = explain_error(type(exc).__name__, message)
+        if "backward through the graph a second time" in message:
+            # Here the second pass is this replay's: the program's own backward() freed them.
+            explanation = FREED_BEFORE_SHOW
         error = {
             "type": type(exc).__name__,
             "message": message,
             "line": None,
-            "explanation": explain_error(type(exc).__name__, message),
+            "explanation": explanation,
             "node": rec.running_node,
         }
         grads = ()
