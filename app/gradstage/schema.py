@@ -333,10 +333,13 @@ class ParamStep(msgspec.Struct, omit_defaults=True):
     # The optimizer's state for this parameter after the step: its tensors (momentum buffers,
     # Adam's averages) and numbers; lists (LBFGS's history) are left out.
     state: dict[str, Value | Number] = msgspec.field(default_factory=dict)
+    # This parameter's hyper-parameters when its param group's differ from the event's.
+    hyper: dict[str, Number | bool | list[Number] | None] | None = None
 
 
 class OptimizerEvent(EventBase, tag="optimizer"):
-    """``optimizer.step()``: the optimizer class, its hyper-parameters and each update."""
+    """``optimizer.step()``: the optimizer class, its hyper-parameters (its first param
+    group's) and each update."""
 
     optimizer: str = ""
     name: str | None = None

@@ -319,8 +319,14 @@ def test_each_optimizer_ends_with_the_state_pytorch_keeps(name: str) -> None:
         last = [e for e in steps if e.name in names][-1]
         assert last.optimizer == type(optimizer).__name__
         assert last.hyper["lr"] == optimizer.param_groups[0]["lr"]
+        group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
         for step in last.params:
             state = optimizer.state[tensors[step.tensor]]
+            # Each parameter's own group's hyper-parameters.
+            group = group_of[id(tensors[step.tensor])]
+            hyper = step.hyper if step.hyper is not None else last.hyper
+            assert hyper["lr"] == group["lr"], step.tensor
+            assert hyper.get("weight_decay") == group.get("weight_decay"), step.tensor
             kept_kinds = torch.Tensor | int | float  # LBFGS's lists of history are left out
             assert set(step.state) == {k for k, v in state.items() if isinstance(v, kept_kinds)}
             for key, kept in step.state.items():

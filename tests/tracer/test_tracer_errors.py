@@ -13,7 +13,14 @@ import traceback
 import msgspec
 import pytest
 import torch
-from gradstage.schema import AnomalyEvent, OpEvent, PrintEvent, SkippedEvent, Trace
+from gradstage.schema import (
+    AnomalyEvent,
+    OpEvent,
+    PrintEvent,
+    SkippedEvent,
+    Trace,
+    WarningEvent,
+)
 from gradstage.tracer import trace_program
 from gradstage.tracer.explain import NAN_EXPLANATION
 
@@ -293,3 +300,58 @@ except RuntimeError:
     trace = trace_program(source)
     assert trace.stderr == _plain_stderr(source)
     assert "handle_torch_function" not in trace.stderr
+
+
+MODULE = (
+    "class M(torch.nn.Module):\n    def forward(self, x):\n        return (x.sin() ** 2).sum()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("compiled", "line"),
+    [
+        ("f = torch.compile(lambda x: (x.sin() ** 2).sum())\n", 2),
+        ("@torch.compile\ndef f(x):\n    return (x.sin() ** 2).sum()\n", 2),
+        (
+            "@torch.compile(mode='reduce-overhead', fullgraph=True)\ndef f(x):\n"
+            "    return (x.sin() ** 2).sum()\n",
+            2,
+        ),
+        (MODULE + "f = torch.compile(M())\n", 5),
+        (MODULE + "f = M()\nf.compile()\n", 6),
+    ],
+)
+def test_torch_compile_runs_the_program_eagerly_and_says_so(compiled: str, line: int) -> None:
+    source = (
+        "import torch\n" + compiled + "x = torch.tensor([0.5, 1.0], requires_grad=True)\n"
+        "y = f(x)\nprint(y.shape)\ny.backward()\nprint(x.grad)\n"
+    )
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    (x.sin() ** 2).sum().backward()
+    assert x.grad is not None
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stdout == f"torch.Size([])\n{x.grad}\n"
+    warned = [e for e in trace.events if isinstance(e, WarningEvent)]
+    assert len(warned) == 1
+    assert warned[0].message.startswith("torch.compile is not used here")
+    assert warned[0].line == line
+    assert warned[0].explanation is not None
+    assert torch.compile.__module__.startswith("torch")  # given back after the run
+
+
+def test_deprecations_inside_torch_are_not_the_programs_but_its_own_are() -> None:
+    source = (
+        "import warnings\nimport torch\nimport torch.autograd.forward_ad as fwAD\n"
+        "from torch.func import grad\n"
+        "with fwAD.dual_level():\n"
+        "    y = fwAD.make_dual(torch.tensor(1.0), torch.tensor(1.0)).sin()\n"
+        "print(grad(torch.sin)(torch.tensor(0.0)))\n"
+        "warnings.warn('old_api() is deprecated', DeprecationWarning)\n"
+    )
+    first, second = trace_program(source), trace_program(source)
+    for trace in (first, second):
+        warned = [e for e in trace.events if isinstance(e, WarningEvent)]
+        assert [(e.category, e.message, e.line) for e in warned] == [
+            ("DeprecationWarning", "old_api() is deprecated", 8)
+        ]

@@ -153,8 +153,19 @@ def explain_error(type_name: str, message: str) -> str | None:
     return _BY_TYPE.get(type_name)
 
 
+COMPILE_WARNING = "torch.compile is not used here: the program runs eagerly"
+
+COMPILE_EXPLANATION = (
+    "gradstage runs the program operation by operation, as PyTorch does without "
+    "torch.compile, so that it can show each one: the compiled version is skipped. The values "
+    "and gradients are the same as compiled ones (up to rounding in the last digits)."
+)
+
+
 def explain_warning(message: str) -> str | None:
     """A plain explanation of a warning, or None."""
     if NON_LEAF_GRAD_WARNING.search(message):
         return NON_LEAF_GRAD_EXPLANATION
+    if message.startswith(COMPILE_WARNING):
+        return COMPILE_EXPLANATION
     return None

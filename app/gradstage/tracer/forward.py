@@ -257,7 +257,9 @@ class ForwardMode(TorchFunctionMode):
             held = self._held(target)
             if held is None:
                 return func(*args, **kwargs)
-            before = snap(held)
+            # A parameter the program has not met yet is being made (torch.empty, then its
+            # init): what its memory held before is not a value.
+            before = snap(held) if rec.registry.known(held) is not None else None
             out = func(*args, **kwargs)
             self._updated(held, name, line, before)
             return out

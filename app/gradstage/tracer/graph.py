@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from gradstage.tracer.rules import VIEW_NODES, base_name, label_and_rule
-from gradstage.tracer.values import Snapshot, snap
+from gradstage.tracer.values import Snapshot, snap, snap_shape
 from gradstage.tracer.weakmap import WeakIdMap
 
 _TAG = "gradstage.id"
@@ -330,7 +330,14 @@ class Registry:
                     self._saved_self.append((out, len(out), label))
                     out.append((label, None, None, None))  # the tensor's id, once it has one
                     continue
-                out.append((label, rec.id if rec else None, None if rec else snap(v), None))
+                if rec is not None:
+                    out.append((label, rec.id, None, None))
+                elif v.dtype == torch.uint8:
+                    # Bytes a kernel keeps for itself (an LSTM's workspace, result3): scratch
+                    # memory whose contents differ from run to run; its size is what it is.
+                    out.append((label, None, snap_shape(v), None))
+                else:
+                    out.append((label, None, snap(v), None))
             elif isinstance(v, int | float | bool) or v is None:
                 out.append((label, None, None, v))
             elif isinstance(v, tuple | list) and all(isinstance(x, int | float) for x in v):

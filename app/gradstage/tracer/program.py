@@ -25,7 +25,7 @@ import torch
 from gradstage.limits import Limits
 from gradstage.schema import Trace
 from gradstage.tracer.build import build_trace
-from gradstage.tracer.explain import explain_error, explain_warning
+from gradstage.tracer.explain import COMPILE_WARNING, explain_error, explain_warning
 from gradstage.tracer.forward import ForwardMode
 from gradstage.tracer.loops import END, ITER, LOOP, instrument
 from gradstage.tracer.plotshim import make_modules
@@ -370,6 +370,38 @@ def _swap_modules(modules: dict[str, Any]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _compile_runs_eagerly() -> Iterator[None]:
+    """``torch.compile`` (and ``Module.compile``) hand back what they were given, with a
+    warning at the program's line: compiled code runs past the tracer (Dynamo traces through
+    its torch-function mode and changes what the program computes), and a learner's graph is
+    the same eager one."""
+    compile_function = torch.compile
+    compile_module = torch.nn.Module.compile
+
+    def warn() -> None:
+        warnings.warn(
+            f"{COMPILE_WARNING} (each operation as PyTorch runs it)", UserWarning, stacklevel=3
+        )
+
+    def eager_compile(model: Any = None, **options: Any) -> Any:
+        warn()
+        if model is None:  # @torch.compile(mode=...): a decorator with options
+            return lambda fn: fn
+        return model
+
+    def eager_module_compile(self: torch.nn.Module, *args: Any, **kwargs: Any) -> None:
+        warn()
+
+    torch.compile = eager_compile
+    torch.nn.Module.compile = eager_module_compile  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.compile = compile_function
+        torch.nn.Module.compile = compile_module  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
 def _torch_settings_kept() -> Iterator[None]:
     """Give back torch's global settings as they were: the program may change them.
 
@@ -541,12 +573,19 @@ def trace_program(
             _swap_modules(make_modules(plot_sink)),
             capture_training(rec),
             _plain_tracebacks(source),
+            _compile_runs_eagerly(),
         ):
             _seed(limits.seed)
             warnings.simplefilter("always")
             # ResourceWarnings are the garbage collector's, about whatever object it happens
             # to collect during the program (often not the program's own): not a lesson.
             warnings.simplefilter("ignore", ResourceWarning)
+            # As plain Python: deprecations are the program's own only when its own lines
+            # use what is deprecated, not when torch's code does (and only the first time in
+            # a process, which would make the same program's Traces differ).
+            for category in (DeprecationWarning, PendingDeprecationWarning):
+                warnings.filterwarnings("ignore", category=category)
+                warnings.filterwarnings("always", category=category, module="__main__")
             warnings.showwarning = on_warning
             # No keyboard: input() meets the end of its input at once, in the sandbox as in a
             # notebook or a terminal (where it would otherwise wait for the caller's).

@@ -112,24 +112,33 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         rec.unhush_step(sys._getframe(1))
         line, _ = rec.user_frame()
         steps = []
+        # The first group's hyper-parameters are the event's; a parameter of another group
+        # whose differ (its own learning rate, no weight decay) carries its group's.
+        groups = [_hyper(group) for group in optimizer.param_groups]
+        group_of = {
+            id(p): i for i, group in enumerate(optimizer.param_groups) for p in group["params"]
+        }
+        hyper = groups[0] if groups else {}
         with torch._C.DisableTorchFunction():
             for p, before, grad in pending.pop(id(optimizer), []):
                 r = rec.tensor(p)
-                steps.append(
-                    {
-                        "tensor": r.id,
-                        "before": before,
-                        "grad": grad,
-                        "after": snap(p),
-                        "state": _state(optimizer, p),
-                    }
-                )
+                step = {
+                    "tensor": r.id,
+                    "before": before,
+                    "grad": grad,
+                    "after": snap(p),
+                    "state": _state(optimizer, p),
+                }
+                own = groups[group_of.get(id(p), 0)] if groups else hyper
+                if own != hyper:
+                    step["hyper"] = own
+                steps.append(step)
         rec.emit(
             "optimizer",
             line=line,
             optimizer=type(optimizer).__name__,
             name=rec.optimizer_name(optimizer),
-            hyper=_hyper(optimizer.param_groups[0]) if optimizer.param_groups else {},
+            hyper=hyper,
             params=steps,
         )
 

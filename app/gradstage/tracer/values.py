@@ -104,8 +104,10 @@ class Snapshot:
     _total: float
     _value: Value | None
 
-    def __init__(self, t: torch.Tensor) -> None:
+    def __init__(self, t: torch.Tensor, contents: bool = True) -> None:
         try:
+            if not contents:
+                raise RuntimeError("not asked for")
             self._take(t)
         except RuntimeError:
             # Nothing to read: inside torch.func transforms (vmap's batched tensors refuse
@@ -476,6 +478,11 @@ def snap(t: Any) -> Snapshot | None:
     if CAPTURE and isinstance(t, torch.Tensor):
         return Snapshot(t)
     return None
+
+
+def snap_shape(t: torch.Tensor) -> Snapshot | None:
+    """A tensor's shape and dtype only: for memory whose contents mean nothing to a learner."""
+    return Snapshot(t, contents=False) if CAPTURE else None
 
 
 def value_of(s: Snapshot | None) -> Value | None:
