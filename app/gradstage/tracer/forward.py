@@ -7,6 +7,7 @@ program asked for, and each Node exactly as autograd created it.
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import Any
 
@@ -106,6 +107,9 @@ def _tensors(value: Any) -> list[torch.Tensor]:
             out.extend(_tensors(v))
         return out
     return []
+
+
+_FOREACH_INPLACE = re.compile(r"_foreach_\w+_$")
 
 
 def _is_inplace(name: str) -> bool:
@@ -254,14 +258,26 @@ class ForwardMode(TorchFunctionMode):
             # Torch's own no-grad work (a module's parameter init, a helper's temporaries) is
             # not the program's, except where it changes a tensor the program holds:
             # nn.init.zeros_(w), load_state_dict copying into the parameters.
-            held = self._held(target)
-            if held is None:
-                return func(*args, **kwargs)
+            # ``_foreach_lerp_(averages, params, w)`` changes every tensor of its first list.
+            targets = (
+                [target]
+                if target is not None
+                else list(args[0])
+                if _FOREACH_INPLACE.match(name) and args and isinstance(args[0], list | tuple)
+                else []
+            )
+            held = [(t, h) for t, h in ((t, self._held(t)) for t in targets) if h is not None]
+            if not held:
+                out = func(*args, **kwargs)
+                if name == "detach":
+                    self._alias(out, args[0])
+                return out
             # A parameter the program has not met yet is being made (torch.empty, then its
             # init): what its memory held before is not a value.
-            before = snap(held) if rec.registry.known(held) is not None else None
+            befores = [snap(h) if rec.registry.known(h) is not None else None for _, h in held]
             out = func(*args, **kwargs)
-            self._updated(held, name, line, before)
+            for (_, h), before in zip(held, befores, strict=True):
+                self._updated(h, name, line, before)
             return out
 
         # What an in-place op changes decides which event it is.
@@ -277,6 +293,8 @@ class ForwardMode(TorchFunctionMode):
         grad_before = snap(target) if grad_owner is not None else None
 
         out = func(*args, **kwargs)
+        if name == "detach":
+            self._alias(out, args[0])
 
         if grad_owner is not None:
             owner = rec.tensor(grad_owner)
@@ -380,6 +398,19 @@ class ForwardMode(TorchFunctionMode):
         changed = self.rec.tensor(t)
         self.rec.emit("update", line=line, tensor=changed.id, op=op, before=before, after=snap(t))
         changed.value = changed.value or before
+
+    def _alias(self, out: Any, source: Any) -> None:
+        """``out`` shares ``source``'s memory (``source.detach()``): what is written into it
+        later changes ``source``, or the tensor whose gradient ``source`` is (an EMA's
+        ``p.detach().copy_(...)``, ``w.grad.detach().mul_(0.5)``)."""
+        if not isinstance(out, torch.Tensor) or not isinstance(source, torch.Tensor):
+            return
+        rec = self.rec
+        grad_of = rec.grad_owner.get(source)
+        if grad_of is not None:
+            rec.grad_owner[out] = grad_of
+        else:
+            rec.alias_owner[out] = rec.alias_owner.get(source) or source
 
     def _held(self, target: torch.Tensor | None) -> torch.Tensor | None:
         """The program's tensor that an in-place op on ``target`` changes: ``target`` itself
@@ -496,11 +527,8 @@ class ForwardMode(TorchFunctionMode):
                 and isinstance(args[0], torch.Tensor)
             ):
                 viewed: torch.Tensor = args[0]
-                base = rec.grad_owner.get(viewed)
-                if base is not None:
-                    rec.grad_owner[out] = base
-                else:
-                    rec.alias_owner[out] = rec.alias_owner.get(viewed) or viewed
+                self._alias(out, viewed)
+                if rec.grad_owner.get(viewed) is None:
                     src = rec.registry.known(viewed)
                     if src is not None and viewed.requires_grad:
                         line, _ = rec.user_frame()
