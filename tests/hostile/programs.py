@@ -51,6 +51,7 @@ HOSTILE: dict[str, str] = {
     "cpu_loop": "while True:\n    pass",
     "sleeper": "import time\ntime.sleep(120)",
     "tensor_loop": "import torch\nx = torch.ones(100)\nwhile True:\n    x = x * 1.0",
+    "save_best_model": "import torch\ntorch.save({{'w': torch.ones(2)}}, 'best.pt')",
     "caught_stop": "import torch\nx = torch.ones(100)\nwhile True:\n    try:\n        x = x * 1.0\n    except BaseException:\n        pass",
     # ---- output
     "print_flood": "while True:\n    print('x' * 1000)",

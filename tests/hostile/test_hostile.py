@@ -119,6 +119,8 @@ def test_an_honest_program_still_gets_pytorchs_answer_afterwards(results: dict[s
         ("ctypes_segfault", "crash"),
         ("open_builtin", "forbidden"),
         ("open_write", "forbidden"),
+        ("torch_save", "forbidden"),
+        ("save_best_model", "forbidden"),
     ],
 )
 def test_each_way_of_stopping_has_its_own_plain_error(
@@ -127,7 +129,7 @@ def test_each_way_of_stopping_has_its_own_plain_error(
     trace = msgspec.json.decode(results[name])
     assert trace["error"]["code"] == code
     assert trace["error"]["explanation"]
-    assert "()" not in trace["error"]["explanation"]  # a limit is named, not left blank
+    assert " ()" not in trace["error"]["explanation"]  # a limit is named, not left blank
 
 
 def test_a_program_that_catches_its_stop_is_stopped_again_at_its_line(

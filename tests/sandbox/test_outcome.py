@@ -68,6 +68,13 @@ def test_the_allocators_refusal_says_how_much_was_asked_for_without_torchs_sourc
         ),
         ("PermissionError", "[Errno 1] Operation not permitted", "forbidden", "sandbox"),
         (
+            "RuntimeError",
+            "[enforce fail at inline_container.cc:747] . open file failed with strerror: "
+            "Permission denied",
+            "forbidden",
+            "copy.deepcopy(model.state_dict())",
+        ),
+        (
             "FileNotFoundError",
             "[Errno 2] No such file or directory: 'data.txt'",
             "forbidden",
@@ -83,7 +90,7 @@ def test_limits_and_refusals_get_their_code_and_name_the_limit(
     assert error.code == code
     assert error.explanation is not None
     assert says in error.explanation
-    assert "()" not in error.explanation
+    assert " ()" not in error.explanation  # a limit is named, not left blank
 
 
 @pytest.mark.parametrize(

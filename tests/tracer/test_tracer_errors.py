@@ -100,6 +100,36 @@ def test_a_null_byte_in_the_source_is_reported_at_its_line() -> None:
         ("import torch\nx = torch.ones(3)\ny = x @ torch.ones(2)\n", "RuntimeError", 3),
         ("import torch\nx = torch.ones(6).view(4, 2)\n", "RuntimeError", 2),
         ("import numpy\nx = numpy.loadtxt('data.txt')\n", "FileNotFoundError", 2),
+        # Sequence models and friends.
+        ("import torch\nemb = torch.nn.Embedding(4, 2)\nemb(torch.tensor([1, 4]))\n", None, 3),
+        (
+            "import torch\nx = torch.zeros(3)\nx.masked_fill(torch.tensor([1, 0, 1]), 1.0)\n",
+            None,
+            3,
+        ),
+        ("import torch\nlstm = torch.nn.LSTM(3, 4)\nlstm(torch.randn(5, 1, 2))\n", None, 3),
+        (
+            "import torch\nfrom torch.nn.utils.rnn import pack_padded_sequence\n"
+            "pack_padded_sequence(torch.randn(2, 3, 1), torch.tensor([2, 3]), batch_first=True)\n",
+            None,
+            3,
+        ),
+        ("import torch\nattn = torch.nn.MultiheadAttention(5, 2)\n", None, 2),
+        ("import torch\nx = torch.linalg.solve(torch.zeros(2, 2), torch.ones(2))\n", None, 2),
+        (
+            "import torch\nlogits = torch.randn(2, 3)\n"
+            "torch.nn.functional.cross_entropy(logits, torch.tensor([0, 3]))\n",
+            None,
+            3,
+        ),
+        (
+            "import torch\nlogits = torch.randn(2, 3)\n"
+            "torch.nn.functional.cross_entropy(logits, torch.tensor([0.0, 1.0]))\n",
+            None,
+            3,
+        ),
+        ("import torch\nx = torch.zeros(3)\nprint(x[5])\n", None, 3),
+        ("import torch\ntorch.cat([torch.zeros(2, 3), torch.zeros(3, 2)])\n", None, 2),
     ],
 )
 def test_common_mistakes_have_a_plain_explanation(
@@ -111,6 +141,17 @@ def test_common_mistakes_have_a_plain_explanation(
         assert trace.error.type == error_type
     assert trace.error.line == line
     assert trace.error.explanation, trace.error.message
+    # What PyTorch raised, word for word, as a plain run raises it (input() would read the
+    # test runner's own input).
+    if "input()" not in source:
+        plain: BaseException | None = None
+        try:
+            exec(compile(source, "<plain>", "exec"), {"__name__": "__main__"})
+        except BaseException as exc:
+            plain = exc
+        assert plain is not None
+        message = plain.msg if isinstance(plain, SyntaxError) else str(plain)
+        assert (type(plain).__name__, message) == (trace.error.type, trace.error.message)
 
 
 def test_a_traceback_the_program_prints_is_the_plain_one() -> None:

@@ -124,6 +124,11 @@ _REFUSED = re.compile(r"\[Errno (1|2|13)\] ")
 # What torch's CPU allocator says when the memory limit refuses it a block.
 _ALLOCATOR = re.compile(r"DefaultCPUAllocator: (can't allocate memory|not enough memory)")
 _ASKED = re.compile(r"you tried to allocate (\d+) bytes")
+# What torch.save's file writer says when the sandbox refuses it a file.
+_TORCH_FILE = re.compile(
+    r"open file failed with strerror: (Permission denied|Read-only file system|No such file)"
+    r"|Parent directory .* does not exist"
+)
 
 
 def classify_program_error(trace: Trace, limits: Limits) -> Trace:
@@ -139,14 +144,21 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
         if err.type in ("PermissionError", "FileNotFoundError", "OSError")
         else None
     )
+    saved = err.type == "RuntimeError" and _TORCH_FILE.search(text) is not None
     if err.type.endswith("MemoryError") or _ALLOCATOR.search(text):
         code = "memory_limit"
-    elif refused is not None:
+    elif refused is not None or saved:
         code = "forbidden"
     else:
         return trace
     explanation = REASONS[code][1].format(limit=limit_text(code, limits))
-    if refused is not None and refused.group(1) != "1":
+    if saved:
+        explanation = (
+            "Saving files is not available here: torch.save has nowhere to write. To keep a "
+            "model's best weights, copy them instead: best = copy.deepcopy(model.state_dict()), "
+            "and later model.load_state_dict(best)."
+        )
+    elif refused is not None and refused.group(1) != "1":
         explanation = "Reading and writing files is not available here. " + explanation
     allocator = _ALLOCATOR.search(text)
     if allocator is not None:

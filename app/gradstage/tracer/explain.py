@@ -57,9 +57,61 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
         re.compile(
             r"mat1 and mat2 shapes cannot be multiplied|size of tensor a .* must match"
             r"|inconsistent tensor size|shape '\[.*\]' is invalid for input of size"
+            r"|Sizes of tensors must match except in dimension"
         ),
         "The shapes of the tensors do not fit this operation. Check each tensor's shape "
         "(print(t.shape)) where it is created.",
+    ),
+    (
+        re.compile(r"^index out of range in self$"),
+        "An index is outside the table it selects from: this is how nn.Embedding(n, d) (and "
+        "index_select) report an index of n or more, or a negative one. Make num_embeddings "
+        "larger than the largest index (the size of the vocabulary), or check the indices.",
+    ),
+    (
+        re.compile(r"index -?\d+ is out of bounds for dimension \d+ with size \d+"),
+        "An index is past the end: a dimension of size n has the indices 0 to n-1 (and -n to "
+        "-1 from the end).",
+    ),
+    (
+        re.compile(r"Target -?\d+ is out of bounds"),
+        "A class index among the targets is not one of the model's classes: cross_entropy "
+        "with C output columns takes targets from 0 to C-1. Check the number of outputs of "
+        "the last layer against the labels.",
+    ),
+    (
+        re.compile(r"expected target dtype to be Long"),
+        "cross_entropy takes the classes as integer indices (dtype torch.long): convert the "
+        "targets with .long(). For a probability per class, pass a float tensor shaped like "
+        "the output instead.",
+    ),
+    (
+        re.compile(r"masked_fill_? only supports boolean masks"),
+        "The mask must be a boolean tensor: make it with a comparison (x > 0, lengths == 0) "
+        "or convert it with mask.bool().",
+    ),
+    (
+        re.compile(r"input\.size\(-1\) must be equal to input_size"),
+        "The last dimension of the input must be the layer's input_size (features per time "
+        "step). nn.LSTM, nn.GRU and nn.RNN take (seq_len, batch, features), or (batch, "
+        "seq_len, features) with batch_first=True.",
+    ),
+    (
+        re.compile(r"`lengths` array must be sorted in decreasing order"),
+        "pack_padded_sequence expects the sequences sorted longest first. Pass "
+        "enforce_sorted=False and it sorts them for you (and gives the results back in your "
+        "order).",
+    ),
+    (
+        re.compile(r"embed_dim must be divisible by num_heads"),
+        "Multi-head attention splits embed_dim evenly among its heads: choose a num_heads "
+        "that divides embed_dim (for embed_dim=8: 1, 2, 4 or 8 heads).",
+    ),
+    (
+        re.compile(r"the input matrix is singular|input is not invertible|singular U"),
+        "The matrix is singular (its determinant is 0): it has no inverse, and the system has "
+        "no unique solution. Look for rows that repeat or are all zeros; torch.linalg.lstsq "
+        "or torch.linalg.pinv give a best solution anyway.",
     ),
     (
         re.compile(r"expected scalar type|expected .* dtype|found dtype|must have the same dtype"),
