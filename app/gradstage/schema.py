@@ -109,6 +109,9 @@ class Value(msgspec.Struct, frozen=True, omit_defaults=True):
     # tensors); a summarised one describes its real part only and says so.
     imag: list[Number] | None = None
     real_part_only: bool = False
+    # A tensor that is not strided (``sparse_coo``, ``sparse_csr``: an nn.Embedding's sparse
+    # gradient) is described with its zeros filled in, and its layout is named here.
+    layout: str | None = None
 
 
 class TraceError(msgspec.Struct, frozen=True, omit_defaults=True):

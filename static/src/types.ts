@@ -6,7 +6,7 @@ export interface Stats { min: number | null; max: number | null; mean: number | 
 export interface Histogram { low: number; high: number; counts: number[]; sample?: number }
 export interface Value {
   shape: number[]; dtype: string; data?: Num[]; stats?: Stats; preview?: Num[]; histogram?: Histogram;
-  imag?: Num[]; real_part_only?: boolean;
+  imag?: Num[]; real_part_only?: boolean; layout?: string;
 }
 
 export interface TraceError { type: string; message: string; line?: number | null; explanation?: string | null; code?: string | null }

@@ -12,6 +12,13 @@ function colour(x: Num, lo: number, hi: number): string {
 }
 
 export function valueView(v: Value | null | undefined): HTMLElement {
+  const view = contents(v);
+  // A sparse tensor is shown with its zeros filled in: say so.
+  if (v?.layout) return el("div", { class: "value" }, el("div", { class: "value__note" }, t("sparseShownDense", { layout: v.layout })), view);
+  return view;
+}
+
+function contents(v: Value | null | undefined): HTMLElement {
   if (!v) return el("span", { class: "value value--none" }, "None");
   if (!v.data && !v.stats && !v.preview) {
     return el("span", { class: "value value--none" }, `${v.dtype} [${v.shape.join("×")}]: ${t("unread")}`);

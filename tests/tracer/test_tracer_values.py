@@ -250,3 +250,30 @@ def test_a_large_complex_tensor_is_summarised_by_its_real_part_and_says_so() -> 
     assert (value.stats.min, value.stats.max) == (-1.0, 1.0)
     small = Snapshot(torch.tensor([1 + 2j, 3 - 4j])).value()
     assert (small.data, small.imag, small.real_part_only) == ([1.0, 3.0], [2.0, -4.0], False)
+
+
+def test_a_sparse_gradient_is_shown_dense_and_says_it_is_sparse() -> None:
+    source = (
+        "import torch\ntorch.manual_seed(0)\nemb = torch.nn.Embedding(5, 2, sparse=True)\n"
+        "loss = (emb(torch.tensor([1, 3, 3])) ** 2).sum()\nloss.backward()\n"
+        "big = torch.nn.Embedding(20000, 4, sparse=True)\n"
+        "big(torch.tensor([7])).sum().backward()\n"
+    )
+    trace = trace_program(source)
+    assert trace.error is None
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(5, 2, sparse=True)
+    (emb(torch.tensor([1, 3, 3])) ** 2).sum().backward()
+    assert emb.weight.grad is not None
+    small = next(t for t in trace.tensors if t.name == "emb.weight")
+    assert small.grad is not None
+    assert small.grad.layout == "sparse_coo"
+    shown = torch.tensor(small.grad.data, dtype=torch.float32)
+    assert torch.equal(shown, emb.weight.grad.to_dense().flatten())
+    large = next(t for t in trace.tensors if t.name == "big.weight")
+    assert large.grad is not None
+    assert large.grad.layout == "sparse_coo"
+    assert large.grad.stats is not None
+    assert (large.grad.stats.min, large.grad.stats.max) == (0.0, 1.0)
+    assert small.value is not None
+    assert small.value.layout is None  # the weight itself is an ordinary tensor

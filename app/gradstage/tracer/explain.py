@@ -185,8 +185,10 @@ NON_LEAF_GRAD_EXPLANATION = (
 )
 
 NAN_EXPLANATION = {
-    "forward": "This operation produced NaN or inf from finite inputs; every value computed "
-    "from it is NaN or inf too.",
+    "forward": "This operation produced NaN or inf from finite inputs. Values computed from "
+    "it are NaN or inf too, unless something drops those elements (torch.where, a mask): "
+    "even then, the backward pass goes through this operation and its gradient there can "
+    "be NaN.",
     "backward": "This Node turned finite incoming gradients into NaN or inf: its local "
     "derivative is infinite or undefined here (for example sqrt'(0) = 1/(2\u221a0)).",
     "overflow": "The gradient arriving at this Node was already huge, and multiplying it by "

@@ -89,6 +89,7 @@ class Snapshot:
         "_dtype",
         "_finite",
         "_imag",
+        "_layout",
         "_shape",
         "_start",
         "_total",
@@ -98,6 +99,7 @@ class Snapshot:
     _dtype: str
     _finite: bool
     _imag: list[Any] | None
+    _layout: str | None
     _shape: list[int]
     _chunk: _Chunk | None
     _start: int
@@ -105,6 +107,7 @@ class Snapshot:
     _value: Value | None
 
     def __init__(self, t: torch.Tensor, contents: bool = True) -> None:
+        self._layout = None
         try:
             if not contents:
                 raise RuntimeError("not asked for")
@@ -124,6 +127,7 @@ class Snapshot:
                 raise RuntimeError("a torch.func transform's tensor")
             d = t.detach()
             if d.layout != torch.strided:
+                self._layout = str(d.layout).removeprefix("torch.")
                 d = d.to_dense()
             imag = None
             if d.is_complex():
@@ -210,6 +214,8 @@ class Snapshot:
             else:
                 summarise_waiting()  # every waiting copy, this one included
         assert self._value is not None
+        if self._layout is not None and self._value.layout is None:
+            self._value = msgspec.structs.replace(self._value, layout=self._layout)
         return self._value
 
 
