@@ -100,7 +100,7 @@ def test_metrics_count_requests_latencies_outcomes_kills_and_the_queue(
         "code": f"# {unique('metrics flood')}\nimport torch\nwhile True:\n"
         "    torch.os.write(1, b'y' * 50)\n"
     }
-    # It swallows the tracer's own stop (at 90% of the wall-clock limit): given up on then.
+    # It swallows the tracer's own stop (a second before the wall-clock limit): given up on.
     sleeper = {
         "code": f"# {unique('metrics sleep')}\nimport time\nwhile True:\n    try:\n"
         "        time.sleep(60)\n    except BaseException:\n        pass\n"
@@ -121,8 +121,8 @@ def test_metrics_count_requests_latencies_outcomes_kills_and_the_queue(
     assert m["gradstage_http_request_seconds_count", (("route", "/api/trace"),)] == 4
     every = (("le", "+Inf"), ("route", "/api/trace"))
     assert m["gradstage_http_request_seconds_bucket", every] == 4
-    # The sleeper ran 90% of the 3 s wall-clock limit.
-    assert m["gradstage_http_request_seconds_sum", (("route", "/api/trace"),)] >= 2.7
+    # The sleeper ran until a second before the 3 s wall-clock limit.
+    assert m["gradstage_http_request_seconds_sum", (("route", "/api/trace"),)] >= 2.0
     assert m["gradstage_traces_total", (("outcome", "ok"), ("served", "miss"))] == 1
     assert m["gradstage_traces_total", (("outcome", "ok"), ("served", "hit"))] == 1
     assert m["gradstage_traces_total", (("outcome", "output_limit"), ("served", "miss"))] == 1

@@ -396,3 +396,9 @@ def test_deprecations_inside_torch_are_not_the_programs_but_its_own_are() -> Non
         assert [(e.category, e.message, e.line) for e in warned] == [
             ("DeprecationWarning", "old_api() is deprecated", 8)
         ]
+
+
+def test_the_wall_clock_stop_leaves_a_second_to_send_the_trace_when_it_can() -> None:
+    from gradstage.tracer.program import _wall_stop
+
+    assert [_wall_stop(w) for w in (30.0, 10.0, 6.0, 3.0, 1.0)] == [27.0, 9.0, 5.0, 2.0, 0.5]

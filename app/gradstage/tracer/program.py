@@ -49,8 +49,16 @@ class TimeLimitExceeded(BaseException):
 
 
 # Share of the sandbox's CPU and wall-clock limits after which the tracer stops the program
-# itself: the rest is left for building its Trace before the hard limits would kill it.
+# itself: the rest is left for building its Trace before the hard limits would kill it. Of
+# the wall clock, at least WALL_LEFT seconds are left: on a busy server a worker (which runs
+# at a lower priority) may get little of the CPU in that time.
 TIME_SHARE = 0.9
+WALL_LEFT = 1.0
+
+
+def _wall_stop(wall_seconds: float) -> float:
+    """When, in seconds of wall-clock time, the tracer stops the program itself."""
+    return max(0.5 * wall_seconds, min(TIME_SHARE * wall_seconds, wall_seconds - WALL_LEFT))
 
 
 # How long a program stopped in time has to end once stopped (its exception unwinding, its
@@ -92,7 +100,7 @@ def _stopped_in_time(
     old_prof = signal.signal(signal.SIGPROF, stop)
     old_alarm = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_PROF, TIME_SHARE * limits.cpu_seconds)
-    signal.setitimer(signal.ITIMER_REAL, TIME_SHARE * limits.wall_seconds)
+    signal.setitimer(signal.ITIMER_REAL, _wall_stop(limits.wall_seconds))
     try:
         yield stops
     finally:
@@ -467,7 +475,8 @@ def trace_program(
     program runs in a copy, so the caller's dict is not changed. ``echo``: also receives
     everything the program prints, as it prints it (the sandbox streams it to the server, so
     output survives a program that is killed). ``stop_in_time``: stop the program at
-    ``TIME_SHARE`` of ``limits.cpu_seconds`` / ``limits.wall_seconds`` with a ``time_limit``
+    ``TIME_SHARE`` of ``limits.cpu_seconds`` (or a little before ``limits.wall_seconds``, see
+    ``_wall_stop``) with a ``time_limit``
     error at its line (the sandbox asks for it; in a notebook a long program may run on).
     ``on_stuck``: receives the Trace of a program that caught that stop and went on, built
     where it was stopped again; it must not return (the sandbox sends the Trace and exits).
