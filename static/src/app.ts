@@ -437,7 +437,7 @@ function embedSnippet(): string {
   const src = state.lesson && !editorChanged()
     ? `${location.origin}/embed/${state.lesson}#${toHash(false).slice(1)}`
     : `${location.origin}/embed${toHash(true)}`;
-  return `<iframe src="${src.replace(/"/g, "&quot;")}" width="100%" height="560" style="border:0" loading="lazy" title="gradstage"></iframe>`;
+  return `<iframe src="${src.replace(/"/g, "&quot;")}" width="100%" height="840" style="border:0" loading="lazy" title="gradstage"></iframe>`;
 }
 
 function editorChanged(): boolean {
@@ -528,13 +528,15 @@ document.addEventListener("keydown", (event) => {
 let lastHeight = 0;
 function postHeight(): void {
   if (!embed || window.parent === window) return;
-  const height = Math.ceil(document.documentElement.scrollHeight);
+  // The content's own height, not the document's: that is never less than the iframe, so an
+  // iframe made too tall could never be shrunk to fit.
+  const height = Math.ceil(root.getBoundingClientRect().height);
   if (height === lastHeight) return;
   lastHeight = height;
   window.parent.postMessage({ type: "gradstage:height", height, href: location.href }, "*");
 }
 if (embed) {
-  new ResizeObserver(() => postHeight()).observe(document.body);
+  new ResizeObserver(() => postHeight()).observe(root);
   root.classList.add("app--embed");
 }
 

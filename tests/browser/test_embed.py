@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from gradstage import lessons
 from gradstage.schema import decode
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import free_port
 from tests.browser.helpers import wait_for_trace, wait_js
@@ -35,14 +36,17 @@ PARENT = """<!doctype html>
 <link rel="icon" href="data:,"></head>
 <body>
 <h1>Week 1: autograd</h1>
-<iframe id="player" src="{src}" width="900" height="300" style="border:0"
+<iframe id="player" src="{src}" width="{width}" height="{height}" style="border:0"
         title="gradstage"></iframe>
 <script>
+  // The README's resize script, recording what it was told.
   window.heights = [];
   window.addEventListener("message", (event) => {{
     if (event.data && event.data.type === "gradstage:height") {{
       window.heights.push({{ height: event.data.height, origin: event.origin }});
-      document.getElementById("player").style.height = event.data.height + "px";
+      for (const frame of document.querySelectorAll("iframe")) {{
+        if (frame.contentWindow === event.source) frame.style.height = event.data.height + "px";
+      }}
     }}
   }});
 </script>
@@ -85,7 +89,9 @@ def test_a_course_page_on_another_origin_embeds_a_lesson_that_autoplays_and_size
     origin, folder = course_site
     lesson = lessons.catalog()[0].id
     src = f"{live_server}/embed/{lesson}#autoplay=1&speed=16&lang=en"
-    (folder / "course.html").write_text(PARENT.format(src=src), encoding="utf-8")
+    (folder / "course.html").write_text(
+        PARENT.format(src=src, width=900, height=300), encoding="utf-8"
+    )
     with page.expect_response(lambda r: f"/embed/{lesson}" in r.url) as embed_response:
         page.goto(f"{origin}/course.html")
     response = embed_response.value
@@ -112,6 +118,49 @@ def test_a_course_page_on_another_origin_embeds_a_lesson_that_autoplays_and_size
     box = page.locator("#player").bounding_box()
     assert box is not None
     assert round(box["height"]) == last
+    assert page_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1084, 560), (1084, 1500), (700, 300), (420, 300)])
+def test_an_embed_of_any_width_is_fitted_to_its_content_with_a_usable_side_panel(
+    page: Page,
+    page_errors: list[str],
+    live_server: str,
+    course_site: tuple[str, Path],
+    width: int,
+    height: int,
+) -> None:
+    origin, folder = course_site
+    src = f"{live_server}/embed/optimizers#lang=en&step=60"
+    name = f"course-{width}-{height}.html"
+    (folder / name).write_text(PARENT.format(src=src, width=width, height=height), encoding="utf-8")
+    page.goto(f"{origin}/{name}")
+    frame = page.frame(url=lambda url: "/embed/optimizers" in url)
+    assert frame is not None
+    wait_js(frame, "Number(document.getElementById('app')?.dataset.graphNodes) > 0", 60)
+    wait_js(frame, "document.querySelector('.chart')")
+    wait_js(page, "window.heights.length > 0", 10)
+    page.wait_for_timeout(500)  # a parent that resized the iframe would be told again
+
+    content = frame.evaluate("document.getElementById('app').getBoundingClientRect().height")
+    posted = page.evaluate("window.heights.map((h) => h.height)")
+    assert posted[-1] == math.ceil(content)  # the content's height, not the iframe's
+    assert len(posted) <= 3, posted  # fitting the iframe does not make the content grow
+    box = page.locator("#player").bounding_box()
+    assert box is not None
+    assert round(box["height"]) == posted[-1]  # also shrunk, when it was given too much
+
+    side = frame.locator(".side").bounding_box()
+    assert side is not None
+    assert side["height"] >= 250
+    assert side["y"] + side["height"] <= box["y"] + box["height"] + 1
+    for heading in ("Inspector", "Console", "Chart"):
+        expect(frame.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    if width > 900:  # side by side, all in view at once
+        for heading in ("Inspector", "Console", "Chart"):
+            found = frame.get_by_role("heading", name=heading, exact=True).bounding_box()
+            assert found is not None
+            assert side["y"] <= found["y"] < side["y"] + side["height"] - 100
     assert page_errors == []
 
 
