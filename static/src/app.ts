@@ -9,7 +9,7 @@ import { buildGraph, defaultCollapsed, type DGraph } from "./model.ts";
 import { chartView, consoleView } from "./panels.ts";
 import { Player, type Frame } from "./playback.ts";
 import { describe } from "./describe.ts";
-import { keepCodeInHash, langOf, readHash, state, subscribe, toHash, update, type State } from "./store.ts";
+import { choose, keepCodeInHash, langOf, readHash, state, subscribe, toHash, update, type State } from "./store.ts";
 import { Timeline } from "./timeline.ts";
 import { resolvePointer } from "./pointers.ts";
 import { downloadHtml, downloadPng, downloadSvg, downloadText } from "./downloads.ts";
@@ -66,8 +66,8 @@ const viewButtons = {
 };
 const langSelect = el("select", { class: "lang-select", "aria-label": t("language") },
   el("option", { value: "en" }, "English"), el("option", { value: "zh-CN" }, "简体中文"));
-langSelect.addEventListener("change", () => update({ lang: langSelect.value as State["lang"] }));
-const themeButton = button(t("theme"), "btn", () => update({ theme: state.theme === "dark" ? "light" : "dark" }));
+langSelect.addEventListener("change", () => choose({ lang: langSelect.value as State["lang"] }));
+const themeButton = button(t("theme"), "btn", () => choose({ theme: state.theme === "dark" ? "light" : "dark" }));
 const shareButton = button(t("share"), "btn", () => openShare());
 const downloadButton = button(t("download"), "btn", () => openDownloads());
 const fitButton = button(t("fit"), "btn btn--icon", () => graphView.fit());

@@ -66,10 +66,16 @@ export function update(patch: Partial<State>): void {
     }
   }
   if (changed.size === 0) return;
-  if (changed.has("lang")) store("gradstage.lang", state.lang);
-  if (changed.has("theme")) store("gradstage.theme", state.theme);
   for (const listener of listeners) listener(state, changed);
   writeHash();
+}
+
+/** The reader's own choice of language or theme: applied, and remembered for their next visit. */
+// A link's or an embed's lang= and theme= go through update() alone: they hold for that page only.
+export function choose(patch: Pick<Partial<State>, "lang" | "theme">): void {
+  update(patch);
+  if (patch.lang) store("gradstage.lang", patch.lang);
+  if (patch.theme) store("gradstage.theme", patch.theme);
 }
 
 function store(key: string, value: string): void {

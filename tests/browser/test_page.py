@@ -212,6 +212,29 @@ def test_switching_language_changes_the_interface_and_is_remembered(
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
 
 
+def test_a_links_language_and_theme_hold_for_that_page_only(page: Page, live_server: str) -> None:
+    html = page.locator("html")
+    page.goto(f"{live_server}/embed/hooks#lang=zh-CN&theme=dark")
+    wait_for_trace(page)
+    expect(html).to_have_attribute("lang", "zh-CN")
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.goto(f"{live_server}/lessons/hooks?lang=zh-CN")
+    wait_for_trace(page)
+    expect(html).to_have_attribute("lang", "zh-CN")
+    for address in (f"{live_server}/embed/forward_backward", f"{live_server}/"):
+        page.goto(address)
+        wait_for_trace(page)
+        expect(html).to_have_attribute("lang", "en")
+        expect(html).to_have_attribute("data-theme", "light")
+    # the reader's own toggle is remembered
+    page.get_by_role("button", name="Theme").click()
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.goto(f"{live_server}/lessons/hooks")
+    wait_for_trace(page)
+    expect(html).to_have_attribute("data-theme", "dark")
+    expect(html).to_have_attribute("lang", "en")
+
+
 def test_the_grad_fn_view_shows_pytorchs_own_graph(page: Page, live_server: str) -> None:
     lesson = lessons.catalog()[0]
     oracle = plain_run(lesson.source)
