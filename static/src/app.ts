@@ -37,6 +37,7 @@ let runError: string | null = null;
 let drawToken = 0;
 let lastSideKey = "";
 let startStep: number | null = null;
+let startSelected: string | null = null;
 
 function readBoot(): Boot {
   const node = document.getElementById("gradstage-boot");
@@ -133,6 +134,7 @@ if (fromHash.lesson && fromHash.lesson !== lesson?.id && !fromHash.source) {
 }
 update({ ...fromHash, source: initialSource, lesson: fromHash.source ? null : (lesson?.id ?? null) });
 startStep = fromHash.step ?? null;
+startSelected = fromHash.selected ?? null;
 
 let editor: Editor | null = null;
 if (state.editor !== "hidden") {
@@ -232,10 +234,12 @@ async function setTrace(next: Trace, fromRun: boolean): Promise<void> {
   const errorLine = next.error?.line ?? null;
   editor?.mark({ error: errorLine, focus: null });
   if (fromRun) {
-    // The first Trace of a link or an embed starts at the step the URL names (step=…).
+    // The first Trace of a link or an embed starts at the step and node the URL names (step=…, node=…).
     const start = startStep !== null ? Math.min(startStep, next.events.length - 1) : -1;
+    const selected = startSelected;
     startStep = null;
-    update({ step: start, selected: null, playing: state.autoplay && next.events.length > 0 });
+    startSelected = null;
+    update({ step: start, selected, playing: state.autoplay && next.events.length > 0 });
   }
   await redraw();
   renderTruncation();
@@ -551,6 +555,7 @@ window.addEventListener("resize", () => graphView.fit());
 
 if (trace && !fromHash.source) {
   startStep = null;
+  startSelected = null;
   void setTrace(trace, false).then(() => {
     if (state.autoplay) update({ playing: true, step: state.step >= trace!.events.length - 1 ? -1 : state.step });
   });

@@ -7,6 +7,7 @@ plainly in this process. Screenshots of the main states go to test-artifacts/.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import re
 from pathlib import Path
@@ -394,6 +395,42 @@ def test_a_program_link_starts_at_its_step_once_traced(page: Page, live_server: 
     page.goto(re.sub(r"step=-?\d+&?", "", link) + "&step=3")
     wait_for_trace(page)
     wait_js(page, "Number(document.getElementById('app').dataset.step) === 3")
+
+
+def test_a_program_link_and_its_embed_select_the_node_they_were_shared_with(
+    page: Page, live_server: str
+) -> None:
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(
+        page,
+        "import torch\nscale = torch.tensor(3.0, requires_grad=True)\n"
+        "total = (scale * 2).sum()\ntotal.backward()\n",
+    )
+    wait_for_trace(page)
+    for _ in range(2):
+        page.get_by_role("button", name="Step forward").click()
+    tensor_node(page, "scale").click()
+    selected = page.evaluate("window.gradstage.state.selected")
+    assert selected
+    page.get_by_role("button", name="Share").click()
+    dialog = page.get_by_role("dialog")
+    link = dialog.get_by_role("textbox", name="Copy link").input_value()
+    snippet = dialog.get_by_role("textbox", name="Copy iframe code").input_value()
+    src = re.search(r'src="([^"]+)"', snippet)
+    assert src is not None
+    embed = html.unescape(src.group(1))
+    assert "#code=" in link
+    assert "/embed#code=" in embed
+    for address in (link, embed):
+        assert f"node={selected}" in address
+        page.goto("about:blank")
+        page.goto(address)
+        wait_for_trace(page)
+        wait_js(page, "Number(document.getElementById('app').dataset.step) === 1")
+        assert page.evaluate("window.gradstage.state.selected") == selected, address
+        expect(page.locator(".node--selected")).to_have_count(1)
+        expect(page.locator(".inspector .inspector__title")).to_have_text("scale")
 
 
 def test_a_big_graph_drawn_zoomed_out_shows_its_text_again_when_zoomed_in(
