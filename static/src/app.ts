@@ -153,6 +153,7 @@ for (const item of boot.lessons) {
   lessonSelect.append(el("option", { value: item.id }, item.title[state.lang] ?? item.title.en ?? item.id));
 }
 lessonSelect.prepend(el("option", { value: "" }, "—"));
+lessonSelect.hidden = boot.lessons.length === 0; // an exported file or a notebook: no lessons to pick
 lessonSelect.value = state.lesson ?? "";
 lessonSelect.addEventListener("change", () => {
   if (lessonSelect.value) void openLesson(lessonSelect.value, true);

@@ -11,7 +11,7 @@ import gradstage
 import pytest
 import torch
 from gradstage.cli import main
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Frame, Page, expect
 
 from tests.browser.helpers import wait_js
 from tests.export.selfcontained import parse
@@ -65,6 +65,10 @@ def test_an_exported_file_plays_to_the_end_with_the_network_off(
     assert page.get_by_role("button", name="Run").count() == 0 or not (
         page.get_by_role("button", name="Run").is_visible()
     )
+    # no lessons in the file: no empty lesson picker beside the name
+    expect(page.get_by_role("banner")).to_contain_text("gradstage")
+    expect(page.get_by_role("combobox", name="Lessons")).to_be_hidden()
+    expect(page.get_by_role("combobox", name="Language")).to_be_visible()
 
     page.get_by_role("button", name="Play", exact=True).click()
     wait_js(page, f"document.getElementById('app').dataset.step === '{events - 1}'")

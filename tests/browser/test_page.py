@@ -82,6 +82,9 @@ def test_first_lesson_replays_to_the_gradients_pytorch_computes(
     page.goto(f"{live_server}/#lang=en")
     events = wait_for_trace(page)
     shot(page, "01-lesson-loaded")
+    picker = page.get_by_role("combobox", name="Lessons")
+    expect(picker).to_have_value(lesson.id)
+    expect(picker.locator("option")).to_have_count(len(lessons.catalog()) + 1)
 
     step_forward = page.get_by_role("button", name="Step forward", exact=True)
     for _ in range(3):
