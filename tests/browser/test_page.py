@@ -372,6 +372,28 @@ def test_every_lesson_runs_and_plays_to_the_end_without_a_page_error(
     assert errors == []
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_on_a_phone_an_error_steps_caption_wraps_to_be_read_whole(
+    page: Page, live_server: str, lang: str
+) -> None:
+    page.set_viewport_size({"width": 420, "height": 800})
+    for lesson in ("nonscalar_backward", "retain_graph", "inplace"):
+        page.goto(f"{live_server}/lessons/{lesson}#lang={lang}")
+        wait_for_trace(page)
+        trace = page.evaluate("window.gradstage.trace")
+        step = next(e["seq"] for e in trace["events"] if e["kind"] == "error")
+        page.evaluate(f"window.gradstage.seek({step})")
+        caption = page.locator(".timeline .now")
+        expect(caption).to_contain_text(trace["error"]["type"])
+        size = caption.evaluate(
+            "(n) => ({ wide: n.scrollWidth, width: n.clientWidth, tall: n.scrollHeight,"
+            " height: n.clientHeight, line: parseFloat(getComputedStyle(n).lineHeight) })"
+        )
+        assert size["wide"] <= size["width"], lesson
+        assert size["tall"] <= size["height"], lesson
+        assert size["height"] <= 4 * size["line"], lesson  # a few lines at most
+
+
 def test_an_embed_link_sets_the_starting_step_view_theme_and_editor(
     page: Page, live_server: str
 ) -> None:
