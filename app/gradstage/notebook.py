@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import random
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,22 @@ from typing import Any
 from gradstage.export import FRAGMENT_OPTIONS, standalone_html
 from gradstage.schema import Trace
 
-DEFAULT_HEIGHT = 620
+# The embed's own height on a wide page (its bar, the 380 px graph, the timeline and the 320 px
+# band of inspector, console and chart): what the iframe starts at before the player reports it.
+DEFAULT_HEIGHT = 840
+
+
+def _fit_script(frame_id: str) -> str:
+    """A script fitting the iframe to the height its player posts, as a course page does."""
+    # It runs where the notebook runs the scripts of outputs; elsewhere the iframe keeps its height.
+    return (
+        "<script>(() => {"
+        f" const frame = document.getElementById({json.dumps(frame_id)});"
+        ' window.addEventListener("message", (event) => {'
+        " if (frame && event.source === frame.contentWindow && event.data"
+        ' && event.data.type === "gradstage:height") frame.style.height = event.data.height + "px";'
+        " }); })();</script>"
+    )
 
 
 class Player:
@@ -37,12 +54,13 @@ class Player:
         # page could not keep its view in the fragment; about:srcdoc as base keeps it local.
         document = self.document.replace("<head>", '<head>\n<base href="about:srcdoc">', 1)
         # allow-same-origin is left out: the player runs in an opaque origin of its own.
+        frame_id = f"gradstage-{secrets.token_hex(6)}"
         return (
-            f'<iframe srcdoc="{html.escape(document, quote=True)}" '
+            f'<iframe id="{frame_id}" srcdoc="{html.escape(document, quote=True)}" '
             f'title="{html.escape(self.title, quote=True)}" '
             'sandbox="allow-scripts allow-downloads allow-popups allow-modals" '
             f'style="width:100%;height:{self.height}px;border:1px solid #d5d9e0;'
-            'border-radius:4px" loading="lazy"></iframe>'
+            'border-radius:4px" loading="lazy"></iframe>' + _fit_script(frame_id)
         )
 
     def save_html(self, path: str | Path) -> Path:
@@ -94,20 +112,15 @@ def _caller_namespace() -> dict[str, Any]:
     return {**frame.f_globals, **frame.f_locals}
 
 
-def _height(trace: Trace, editor_hidden: bool) -> int:
-    """Tall enough for the graph and the timeline; deeper graphs get a little more room."""
-    depth = min(len(trace.nodes), 24)
-    return max(480, min(900, (420 if editor_hidden else 480) + 12 * depth))
-
-
 def show(what: Any, **options: Any) -> Player:
     """The player for a program's source (traced now) or a tensor's graph (already built).
 
-    Options: ``height`` (pixels), ``title``, ``page`` (``embed``: chrome-free, the default;
-    ``app``: the full page), ``namespace`` (for source: names the program may use, none by
-    default; for a tensor: where to find names, the caller's variables by default), and the
-    view options of an embed link: ``autoplay`` (on by default here), ``speed``, ``step``, ``view``
-    (``flow``/``grad_fn``), ``theme``, ``lang`` (``en``/``zh-CN``), ``editor``, ``node``.
+    Options: ``height`` (pixels, until an embed player reports its own), ``title``, ``page``
+    (``embed``: chrome-free, the default; ``app``: the full page), ``namespace`` (for source:
+    names the program may use, none by default; for a tensor: where to find names, the caller's
+    variables by default), and the view options of an embed link: ``autoplay`` (on by default
+    here), ``speed``, ``step``, ``view`` (``flow``/``grad_fn``), ``theme``, ``lang``
+    (``en``/``zh-CN``), ``editor``, ``node``.
     """
     import torch
 
@@ -141,6 +154,4 @@ def show(what: Any, **options: Any) -> Player:
             f"show() takes a program's source (str) or a torch.Tensor, not {type(what).__name__}"
         )
     document = standalone_html(trace, source=source, title=title, page=page, options=view)
-    if height is None:
-        height = _height(trace, view.get("editor") == "hidden")
-    return Player(trace, document, height=int(height), title=title)
+    return Player(trace, document, height=int(height or DEFAULT_HEIGHT), title=title)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,4 +107,36 @@ def test_a_notebook_output_plays_inside_its_iframe_offline(
     frame.wait_for_function(f"document.getElementById('app').dataset.step === '{events - 1}'")
     names = frame.evaluate("window.gradstage.trace.tensors.map((t) => t.name).filter(Boolean)")
     assert set(names) >= {"w", "loss"}
+    assert page_errors == []
+
+
+def test_a_notebook_output_fits_its_iframe_to_the_player_side_panels_and_all(
+    page: Page, page_errors: list[str], tmp_path: Path
+) -> None:
+    w = torch.tensor([0.5, -1.0], requires_grad=True)
+    loss = ((torch.tensor([1.0, 2.0]) * w).sum() - 3) ** 2
+    page.set_viewport_size({"width": 1100, "height": 700})  # a notebook's output column
+    for player in (gradstage.show(PROGRAM, speed=16), gradstage.show(loss, speed=16)):
+        notebook = tmp_path / "notebook.html"
+        notebook.write_text(
+            '<!doctype html><meta charset="utf-8"><title>notebook</title>'
+            f"<main>{player._repr_html_()}</main>",
+            encoding="utf-8",
+        )
+        page.goto(notebook.as_uri())
+        iframe = page.locator("iframe")
+        frame = iframe.element_handle().content_frame()
+        assert frame is not None
+        wait_js(frame, "Number(document.getElementById('app')?.dataset.graphNodes) > 0")
+        last = len(player.trace.events) - 1
+        wait_js(frame, f"document.getElementById('app').dataset.step === '{last}'")  # autoplayed
+        content = frame.evaluate("document.getElementById('app').getBoundingClientRect().height")
+        assert content <= player.height  # it fits even where the notebook runs no scripts
+        wait_js(page, f"document.querySelector('iframe').clientHeight === {math.ceil(content)}")
+        box = iframe.bounding_box()
+        assert box is not None
+        for heading in ("Inspector", "Console"):
+            found = frame.get_by_role("heading", name=heading, exact=True).bounding_box()
+            assert found is not None
+            assert box["y"] < found["y"] < box["y"] + box["height"] - 100
     assert page_errors == []

@@ -34,10 +34,10 @@ print("w.grad", w.grad)
 def _srcdoc(output: str) -> Document:
     """The document inside the one iframe a notebook output is."""
     outer = parse(output)
-    assert [name for name, _ in outer.tags] == ["iframe"]
+    assert [name for name, _ in outer.tags] == ["iframe", "script"]  # the script fits the iframe
     attrs = outer.tags[0][1]
     assert "allow-same-origin" not in attrs["sandbox"]
-    assert int(attrs["style"].split("height:")[1].split("px")[0]) >= 400
+    assert int(attrs["style"].split("height:")[1].split("px")[0]) >= 800
     return assert_self_contained(attrs["srcdoc"])
 
 
