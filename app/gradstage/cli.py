@@ -34,8 +34,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         from gradstage.api.serve import serve
+        from gradstage.settings import SettingsError
 
-        return serve(host=args.host, port=args.port, workers=args.workers)
+        try:
+            return serve(host=args.host, port=args.port, workers=args.workers)
+        except SettingsError as exc:
+            for problem in exc.problems:
+                print(f"gradstage: {problem}", file=sys.stderr)
+            return 2  # as argparse does for a bad option
     if args.command == "trace":
         from gradstage.tracer.cli import trace_command
 

@@ -1,14 +1,17 @@
 """Every setting of the server, from environment variables prefixed ``GRADSTAGE_``.
 
-docs/operations.md lists them all; keep it in step when adding one.
+docs/operations.md and the README list them all, with their ranges; keep them in step when
+adding one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gradstage.limits import Limits
@@ -19,10 +22,11 @@ LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 class Settings(BaseSettings):
     """Server, sandbox and limit settings (defaults suit one machine serving a class)."""
 
-    model_config = SettingsConfigDict(env_prefix="GRADSTAGE_", extra="ignore")
+    # inf would pass "greater than 0" and then break the rlimits of every run.
+    model_config = SettingsConfigDict(env_prefix="GRADSTAGE_", extra="ignore", allow_inf_nan=False)
 
     host: str = Field(default="127.0.0.1", description="address to bind")
-    port: int = Field(default=8000, ge=0, le=65535, description="port to bind")
+    port: int = Field(default=8000, ge=1, le=65535, description="port to bind")
     workers: int = Field(default=2, ge=1, description="programs run at once (sandbox children)")
     queue_size: int = Field(
         default=32, ge=0, description="programs waiting for a worker before new ones get 503"
@@ -65,7 +69,9 @@ class Settings(BaseSettings):
     def _one_header_value(cls, value: str) -> str:
         """A list of CSP sources: no ``;`` or line breaks that would smuggle in other directives."""
         if any(c in value for c in ";,\r\n") or not value.strip():
-            raise ValueError("frame_ancestors is a space-separated list of CSP sources")
+            raise ValueError(
+                "a space-separated list of CSP sources, without ';', ',' or line breaks"
+            )
         return value.strip()
 
     def limits(self) -> Limits:
@@ -80,6 +86,64 @@ class Settings(BaseSettings):
             max_events=self.max_events,
             trace_bytes=self.trace_mb << 20,
         )
+
+
+class SettingsError(ValueError):
+    """Settings the server cannot run with: one line per bad setting, named as it was set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def setting_name(field: str, options: Collection[str] = ()) -> str:
+    """How the operator set ``field``: its command-line option, else its environment variable."""
+    if field in options:
+        return "--" + field.replace("_", "-")
+    return f"GRADSTAGE_{field.upper()}"
+
+
+def load_settings(**options: Any) -> Settings:
+    """The settings, command-line ``options`` over the environment; SettingsError if any is bad."""
+    try:
+        return Settings(**options)
+    except ValidationError as exc:
+        problems: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0])
+            if error["type"] == "value_error":  # a validator of ours says what it expects
+                expected = str(error["ctx"]["error"])
+            else:
+                expected = _expected(Settings.model_fields[field])
+            name = setting_name(field, options)
+            problems.setdefault(field, f"{name} must be {expected} (got {error['input']!r})")
+        raise SettingsError(list(problems.values())) from None
+
+
+_KINDS: dict[Any, str] = {int: "an integer", float: "a number"}
+
+
+def _expected(field: FieldInfo) -> str:
+    """What a field accepts, in words: "an integer of at least 1", "one of info, debug"."""
+    if field.annotation is bool:
+        return "true or false, 1 or 0, yes or no"
+    choices = get_args(field.annotation)
+    if choices:
+        return "one of " + ", ".join(map(str, choices))
+    kind = _KINDS.get(field.annotation, "text")
+    low, above, high = (_bound(field, name) for name in ("ge", "gt", "le"))
+    if low is not None and high is not None:
+        return f"{kind} from {low} to {high}"
+    if low is not None:
+        return f"{kind} of at least {low}"
+    if above is not None:
+        return f"{kind} greater than {above}"
+    return kind
+
+
+def _bound(field: FieldInfo, name: str) -> object:
+    """The field's ``ge``, ``gt`` or ``le`` constraint (None when it has none)."""
+    return next((getattr(m, name) for m in field.metadata if hasattr(m, name)), None)
 
 
 @lru_cache(maxsize=1)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+from collections.abc import Collection
+
 import uvicorn
 
-from gradstage.settings import Settings
+from gradstage.settings import Settings, SettingsError, load_settings, setting_name
 
 KEEP_ALIVE_SECONDS = 65
 
@@ -14,13 +18,15 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
 
     ``workers`` is the number of programs run at once (sandbox children), not of server
     processes: the server is one asyncio process, and more capacity comes from more replicas.
+    Raises ``SettingsError`` before anything starts when a setting, or the address, is unusable.
     """
-    from gradstage.api.app import create_app
-
-    overrides = {
+    options = {
         k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
     }
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(**options)
+    check_address(settings, options)
+    from gradstage.api.app import create_app
+
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -35,3 +41,25 @@ def serve(host: str | None = None, port: int | None = None, workers: int | None 
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
+
+
+def check_address(settings: Settings, options: Collection[str] = ()) -> None:
+    """Bind the host and port as uvicorn will, and let them go; SettingsError if that fails.
+
+    uvicorn binds only after the app's start-up (the sandbox, torch), so a bad address would
+    otherwise be found out late, with a traceback.
+    """
+    host, port = settings.host, settings.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            expected, name, got = "a port free to bind", setting_name("port", options), f"{port}"
+        else:  # unresolvable (socket.gaierror) or not an address of this machine
+            expected = "an address of this machine, or a name that resolves to one"
+            name, got = setting_name("host", options), repr(host)
+        raise SettingsError([f"{name} must be {expected} (got {got}: {why})"]) from None
