@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import msgspec
 from fastapi import FastAPI
 from gradstage.api.app import create_app
 from gradstage.sandbox import SandboxPool
@@ -47,8 +48,12 @@ def test_status_tells_the_sandbox_layers_limits_queue_and_cache(
     assert status["ready"] is True
     assert status["sandbox"] == pool.layers()
     assert status["sandbox"]["isolated"] is True
-    assert status["limits"]["cpu_seconds"] == settings().cpu_seconds
-    assert status["limits"]["source_bytes"] == settings().limits().source_bytes
+    # Every limit, named as in Limits; how much of a loop is detailed and the seed are not limits.
+    limits = msgspec.structs.asdict(settings().limits())
+    for knob in ("detail_first", "detail_last", "seed"):
+        del limits[knob]
+    assert status["limits"] == limits
+    assert status["limits"]["max_nodes"] == settings().max_nodes
     assert status["queue"] == {"in_flight": 0, "capacity": 8}
     assert status["cache"]["entries"] == 0
 
@@ -79,6 +84,8 @@ def test_the_openapi_document_lists_every_api_route_and_no_cdn_docs(
         "/metrics",
     }
     assert set(paths["/api/trace"]["post"]["responses"]) >= {"200", "413", "422", "429", "503"}
+    status = paths["/api/status"]["get"]["description"]
+    assert "max_nodes, max_tensors, max_events, trace_bytes" in status
     assert call(run, app, "GET", "/docs").status_code == 404
 
 

@@ -28,20 +28,32 @@ async def read_ready(services: ServicesDep) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@router.get("/api/status")
+# Every limit a program runs under (the Limits fields but the loop-detail knobs and the seed).
+PUBLISHED_LIMITS = (
+    "cpu_seconds",
+    "wall_seconds",
+    "memory_bytes",
+    "stdout_bytes",
+    "source_bytes",
+    "max_nodes",
+    "max_tensors",
+    "max_events",
+    "trace_bytes",
+)
+
+
+@router.get(
+    "/api/status",
+    description="Which sandbox layers are active, the limits every program runs under (`limits`: "
+    f"{', '.join(PUBLISHED_LIMITS)}; in seconds and bytes), the queue and the cache.",
+)
 async def read_status(services: ServicesDep) -> dict[str, Any]:
-    """Which sandbox layers are active, and the limits every program runs under."""
+    """Which sandbox layers are active, the limits every program runs under, queue and cache."""
     limits = services.limits
     return {
         "ready": services.runner.ready,
         "sandbox": services.runner.layers(),
-        "limits": {
-            "cpu_seconds": limits.cpu_seconds,
-            "wall_seconds": limits.wall_seconds,
-            "memory_bytes": limits.memory_bytes,
-            "stdout_bytes": limits.stdout_bytes,
-            "source_bytes": limits.source_bytes,
-        },
+        "limits": {name: getattr(limits, name) for name in PUBLISHED_LIMITS},
         "queue": {"in_flight": services.in_flight, "capacity": services.capacity},
         "cache": {
             "entries": len(services.cache),
