@@ -60,7 +60,9 @@ USER 10001
 WORKDIR /home/gradstage
 
 EXPOSE 8000
-# Liveness: the process answers. (Readiness, a warm sandbox worker, is GET /readyz.)
+# Liveness: the process answers. (Readiness, a warm sandbox worker, is GET /readyz.) The probe
+# reads GRADSTAGE_HOST and GRADSTAGE_PORT as the server does (0.0.0.0 is probed on 127.0.0.1),
+# so -e GRADSTAGE_PORT=9000 moves both; no --host/--port options, which the probe cannot see.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["gradstage", "serve", "--host", "0.0.0.0"]
+    CMD ["gradstage", "healthcheck"]
+CMD ["gradstage", "serve"]

@@ -1,4 +1,4 @@
-"""The ``gradstage`` command: ``serve``, ``trace`` and ``export``."""
+"""The ``gradstage`` command: ``serve``, ``healthcheck``, ``trace`` and ``export``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=None, help="sandbox workers")
 
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 if the server of the GRADSTAGE_HOST/PORT settings answers /healthz",
+    )
+
     trace = sub.add_parser("trace", help="trace a program and print its Trace JSON")
     trace.add_argument("program", help="path to a .py file, or - for standard input")
     trace.add_argument("-o", "--output", help="write the JSON here instead of stdout")
@@ -32,12 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradstage`` command."""
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        from gradstage.api.serve import serve
+    if args.command in ("serve", "healthcheck"):
         from gradstage.settings import SettingsError
 
         try:
-            return serve(host=args.host, port=args.port, workers=args.workers)
+            return _server_command(args)
         except SettingsError as exc:
             for problem in exc.problems:
                 print(f"gradstage: {problem}", file=sys.stderr)
@@ -49,6 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gradstage.export import export_command
 
     return export_command(args.program, args.output, lessons_dir=args.lessons)
+
+
+def _server_command(args: argparse.Namespace) -> int:
+    if args.command == "healthcheck":
+        from gradstage.api.healthcheck import healthcheck
+
+        return healthcheck()
+    from gradstage.api.serve import serve
+
+    return serve(host=args.host, port=args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

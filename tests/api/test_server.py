@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,14 @@ from gradstage.api.app import create_app
 from gradstage.sandbox import SandboxPool
 from hypothesis import HealthCheck, settings
 
-from tests.api.helpers import PROGRAM, Server, gradstage_script, server_env, unique
+from tests.api.helpers import (
+    PROGRAM,
+    Server,
+    free_port,
+    gradstage_script,
+    server_env,
+    unique,
+)
 from tests.api.helpers import settings as helper_settings
 
 pytestmark = pytest.mark.xdist_group("api-process")
@@ -98,6 +106,17 @@ def test_the_log_has_a_json_line_per_request_and_no_program_source(server: Serve
     assert any(x["path"] == "/api/trace" and x["cache"] == "miss" for x in lines)
     assert program.splitlines()[0] not in log
     assert "sandbox layers" in log  # the start-up report of the isolation layers
+
+
+def test_the_container_health_check_follows_gradstage_port(server: Server) -> None:
+    def healthcheck(**settings_env: str) -> int:
+        command = [*gradstage_script(), "healthcheck"]
+        return subprocess.run(command, env=server_env(**settings_env), timeout=30).returncode
+
+    # The image binds 0.0.0.0 (here the server binds 127.0.0.1, which that probe reaches).
+    assert healthcheck(host="0.0.0.0", port=str(server.port)) == 0
+    assert healthcheck(port=str(server.port)) == 0
+    assert healthcheck(port=str(free_port())) == 1
 
 
 def test_readiness_comes_back_by_itself_after_the_sandbox_dies(server: Server) -> None:
