@@ -107,6 +107,7 @@ def test_metrics_count_requests_latencies_outcomes_kills_and_the_queue(
         "code": f"# {unique('metrics flood')}\nimport torch\nwhile True:\n"
         "    torch.os.write(1, b'y' * 50)\n"
     }
+    forbidden = {"code": f"# {unique('metrics forbidden')}\nimport os\n"}  # the pre-check's
     # It swallows the tracer's own stop (a second before the wall-clock limit): given up on.
     sleeper = {
         "code": f"# {unique('metrics sleep')}\nimport time\nwhile True:\n    try:\n"
@@ -116,29 +117,39 @@ def test_metrics_count_requests_latencies_outcomes_kills_and_the_queue(
     call(run, app, "POST", "/api/trace", json=ok)
     call(run, app, "POST", "/api/trace", json=flood)
     call(run, app, "POST", "/api/trace", json=sleeper)
+    before = _samples(call(run, app, "GET", "/metrics").text)
+    call(run, app, "POST", "/api/trace", json=forbidden)
     call(run, app, "GET", "/api/lessons/no-such-lesson")
     response = call(run, app, "GET", "/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     m = _samples(response.text)
     trace_200 = (("method", "POST"), ("route", "/api/trace"), ("status", "200"))
-    assert m["gradstage_http_requests_total", trace_200] == 4
+    assert m["gradstage_http_requests_total", trace_200] == 5
     lesson_404 = (("method", "GET"), ("route", "/api/lessons/{lesson_id}"), ("status", "404"))
     assert m["gradstage_http_requests_total", lesson_404] == 1
-    assert m["gradstage_http_request_seconds_count", (("route", "/api/trace"),)] == 4
+    assert m["gradstage_http_request_seconds_count", (("route", "/api/trace"),)] == 5
     every = (("le", "+Inf"), ("route", "/api/trace"))
-    assert m["gradstage_http_request_seconds_bucket", every] == 4
+    assert m["gradstage_http_request_seconds_bucket", every] == 5
     # The sleeper ran until a second before the 3 s wall-clock limit.
     assert m["gradstage_http_request_seconds_sum", (("route", "/api/trace"),)] >= 2.0
     assert m["gradstage_traces_total", (("outcome", "ok"), ("served", "miss"))] == 1
     assert m["gradstage_traces_total", (("outcome", "ok"), ("served", "hit"))] == 1
     assert m["gradstage_traces_total", (("outcome", "output_limit"), ("served", "miss"))] == 1
     assert m["gradstage_traces_total", (("outcome", "time_limit"), ("served", "miss"))] == 1
+    assert m["gradstage_traces_total", (("outcome", "forbidden"), ("served", "miss"))] == 1
     # The pool is shared by every test of this process: its counters only grow.
     assert m["gradstage_sandbox_kills_total", (("reason", "output_limit"),)] >= 1
     assert m["gradstage_sandbox_runs_total", (("outcome", "ok"),)] >= 1
+    # The pre-check refused the forbidden program: it never reached the sandbox.
+    refused = ("gradstage_sandbox_refused_total", (("reason", "forbidden"),))
+    assert m[refused] == before.get(refused, 0) + 1
+    runs = {k: v for k, v in m.items() if k[0] == "gradstage_sandbox_runs_total"}
+    assert runs == {k: v for k, v in before.items() if k[0] == "gradstage_sandbox_runs_total"}
     assert m["gradstage_queue_depth", ()] == 0
     assert m["gradstage_queue_capacity", ()] == 5
     assert m["gradstage_ready", ()] == 1
-    assert m["gradstage_cache_entries", ()] == 2
+    assert m["gradstage_cache_entries", ()] == 3  # all but the time limit
     assert m["gradstage_cache_lookups_total", (("served", "hit"),)] == 1
+    assert m["gradstage_cache_lookups_total", (("served", "miss"),)] == 4
+    assert m["gradstage_cache_lookups_total", (("served", "rejected"),)] == 0

@@ -201,6 +201,20 @@ def test_the_cache_key_covers_the_program_and_the_limits() -> None:
     assert cache_key("print(1)", Limits()) != cache_key("print(1)", Limits(cpu_seconds=1))
 
 
+def test_a_lookup_refused_by_admit_is_counted_rejected_not_missed(run: Run[Any]) -> None:
+    cache = TraceCache(max_bytes=1000)
+
+    async def make() -> tuple[bytes, bool]:
+        raise AssertionError("a refused request must not run")
+
+    def refuse() -> None:
+        raise RuntimeError("busy")
+
+    with pytest.raises(RuntimeError):
+        run(cache.get_or_make("k", make, refuse))
+    assert (cache.hits, cache.shared, cache.misses, cache.rejected) == (0, 0, 0, 1)
+
+
 def test_the_cache_stays_within_its_bytes_dropping_the_least_recently_used() -> None:
     cache = TraceCache(max_bytes=250)
     for key in "abc":
@@ -272,8 +286,11 @@ def test_a_full_queue_gets_503_with_retry_after_at_once_and_drains(
             assert not any(task.done() for task in slow), "refused before the queue moved"
             return [refused, *await asyncio.gather(*slow)]
 
+    cache = app.state.services.cache
     refused, *slow = run(three_at_once())
     _error_shape(refused, 503, "overloaded")
+    # The refused request looked up and missed, but nothing ran for it.
+    assert (cache.misses, cache.rejected) == (2, 1)
     assert int(refused.headers["retry-after"]) >= 1
     assert [r.status_code for r in slow] == [200, 200]
     assert all(decode(r.content).error is None for r in slow)

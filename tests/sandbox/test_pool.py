@@ -90,6 +90,19 @@ def test_the_precheck_explains_a_blocked_import_at_its_line(
     assert trace.error.message == "imports of os are not available here"
 
 
+def test_programs_refused_before_the_sandbox_are_counted_apart_from_its_runs(
+    pool: SandboxPool, loop: asyncio.AbstractEventLoop
+) -> None:
+    before = pool.stats()
+    loop.run_until_complete(pool.run("import os\n"))
+    loop.run_until_complete(pool.run("x = 1\n" * 20_000))
+    after = pool.stats()
+    assert after["refused_forbidden"] == before.get("refused_forbidden", 0) + 1
+    assert after["refused_source_too_large"] == before.get("refused_source_too_large", 0) + 1
+    runs = {k: v for k, v in after.items() if k.startswith("outcome_")}
+    assert runs == {k: v for k, v in before.items() if k.startswith("outcome_")}
+
+
 def test_a_learners_exception_is_an_ordinary_trace_error(
     pool: SandboxPool, loop: asyncio.AbstractEventLoop
 ) -> None:

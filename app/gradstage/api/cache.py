@@ -38,6 +38,7 @@ class TraceCache:
         self.hits = 0
         self.shared = 0
         self.misses = 0
+        self.rejected = 0  # missed, and refused by ``admit``: no run
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._inflight: dict[str, asyncio.Task[bytes]] = {}
 
@@ -79,7 +80,8 @@ class TraceCache:
 
         ``make`` returns the encoded Trace and whether it may be cached. ``admit`` is called
         (synchronously, so nothing can slip in between) only when a new run is needed; it may
-        raise to refuse the request.
+        raise to refuse the request (counted in ``rejected``, not ``misses``: every lookup is
+        counted once, and ``misses`` are the runs made).
         """
         data = self.get(key)
         if data is not None:
@@ -90,7 +92,11 @@ class TraceCache:
             self.shared += 1
             return await asyncio.shield(task), "shared"
         if admit is not None:
-            admit()
+            try:
+                admit()
+            except Exception:
+                self.rejected += 1
+                raise
         self.misses += 1
         task = asyncio.get_running_loop().create_task(self._make(key, make))
         task.add_done_callback(_retrieve)  # a failure nobody waits for any more is not "lost"

@@ -86,9 +86,16 @@ class _ServerCollector(Collector):
         )
         yield GaugeMetricFamily("gradstage_cache_entries", "Cached traces", value=len(self.cache))
         lookups = CounterMetricFamily(
-            "gradstage_cache_lookups", "Trace requests by how they were served", labels=["served"]
+            "gradstage_cache_lookups",
+            "Trace requests by how they were served (rejected: missed, refused with 429 or 503)",
+            labels=["served"],
         )
-        counts = {"hit": self.cache.hits, "shared": self.cache.shared, "miss": self.cache.misses}
+        counts = {
+            "hit": self.cache.hits,
+            "shared": self.cache.shared,
+            "miss": self.cache.misses,
+            "rejected": self.cache.rejected,
+        }
         for served, value in counts.items():
             lookups.add_metric([served], value)
         yield lookups
@@ -114,6 +121,15 @@ class _SandboxCollector(Collector):
             if key.startswith("outcome_"):
                 outcomes.add_metric([key.removeprefix("outcome_")], value)
         yield outcomes
+        refused = CounterMetricFamily(
+            "gradstage_sandbox_refused",
+            "Programs refused before reaching the sandbox (the pre-check, the source limit)",
+            labels=["reason"],
+        )
+        for key, value in stats.items():
+            if key.startswith("refused_"):
+                refused.add_metric([key.removeprefix("refused_")], value)
+        yield refused
         yield GaugeMetricFamily(
             "gradstage_sandbox_running", "Programs running now", value=stats.get("running", 0)
         )

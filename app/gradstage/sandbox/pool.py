@@ -224,7 +224,7 @@ class SandboxPool:
         return dict(self._layers)
 
     def stats(self) -> dict[str, int]:
-        """Counters for metrics: outcomes, kills by reason, workers started, running now."""
+        """Counters for metrics: outcomes, refusals, kills by reason, workers started, running."""
         return {**self.counters, "running": self.running}
 
     # ------------------------------------------------------------------ runs
@@ -232,13 +232,14 @@ class SandboxPool:
     async def run(self, source: str, limits: Limits | None = None) -> Trace:
         """Trace ``source`` in a sandboxed child; never raises for the program's own faults."""
         limits = limits or self.limits
+        # Refused here, these never reach a worker: counted apart from the runs' outcomes.
         if len(source.encode()) > limits.source_bytes:
-            self.counters["outcome_source_too_large"] += 1
+            self.counters["refused_source_too_large"] += 1
             return error_trace("source_too_large", limits)
         if self.use_precheck:
             refused = precheck(source)
             if refused is not None:
-                self.counters["outcome_forbidden"] += 1
+                self.counters["refused_forbidden"] += 1
                 return _refusal(refused)
         async with self._slots:
             self.running += 1
