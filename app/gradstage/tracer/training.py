@@ -92,19 +92,26 @@ def capture_training(rec: Recorder) -> Iterator[None]:
 
     def recorded_closure(optimizer: Any, closure: Any) -> Any:
         """``step(closure)``: what the closure does (forward, backward, zero_grad) is the
-        program's own work, recorded like the rest; the step used the gradients it left."""
+        program's own work, recorded like the rest. The step's gradient is the one its first
+        call left, at the parameters' values before the step: LBFGS calls it again at the
+        points its line search tries, and those gradients are not where the step started."""
+        calls = 0
 
         @functools.wraps(closure)
         def run() -> Any:
+            nonlocal calls
+            calls += 1
             rec.quiet -= 1
             try:
                 return closure()
             finally:
                 rec.quiet += 1
-                with torch._C.DisableTorchFunction():
-                    pending[id(optimizer)] = [
-                        (p, before, snap(p.grad)) for p, before, _ in pending.get(id(optimizer), [])
-                    ]
+                if calls == 1:
+                    with torch._C.DisableTorchFunction():
+                        pending[id(optimizer)] = [
+                            (p, before, snap(p.grad))
+                            for p, before, _ in pending.get(id(optimizer), [])
+                        ]
 
         return run
 
