@@ -124,3 +124,14 @@ def test_a_node_without_a_drawn_symbol_is_labelled_by_its_op_in_pytorchs_spellin
     assert label_and_rule("MkldnnRnnLayerBackward0") == ("mkldnn_rnn_layer", None)
     assert label_and_rule("UndefinedGradBackward") == ("undefined_grad", None)
     assert label_and_rule("MulBackward0")[1] == "mul"
+
+
+def test_a_module_made_only_to_be_copied_leaves_no_unnamed_parameters() -> None:
+    trace = trace_program(program("transformer_encoder_step").source)
+    assert trace.error is None
+    params = [t for t in trace.tensors if t.kind == "param"]
+    assert params
+    assert all(t.name is not None for t in params), [t.id for t in params if t.name is None]
+    assert any(t.name == "encoder.layers.0.self_attn.in_proj_weight" for t in params)
+    ids = {t.id for t in trace.tensors}
+    assert all(t.cut_from is None or t.cut_from in ids for t in trace.tensors)

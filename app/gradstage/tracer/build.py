@@ -120,6 +120,50 @@ def _nodes_kept(nodes: dict[str, Any], items: list[Any], limit: int) -> set[str]
     return set(kept)
 
 
+def _orphan_parameters(registry: Any, items: list[Any]) -> set[str]:
+    """Parameters nothing in the program ever used, gone by its end: those of a module made
+    only to be copied (nn.TransformerEncoder deep-copies the layer it is given), of which the
+    Trace would otherwise keep unnamed initialisations. Empty in most programs."""
+
+    def gone(r: TensorRec) -> bool:
+        return r.name is None and (r.live is None or r.live() is None)
+
+    dead = {r.id for r in registry.tensors.values() if r.kind == "param" and gone(r)}
+    if not dead:
+        return dead
+    # And what was read off them on the way (the copy's p.data).
+    dead |= {r.id for r in registry.tensors.values() if r.cut_from in dead and gone(r)}
+    for item in items:
+        for ev in item.pinned if is_skip(item) else [item]:
+            if not _only_about(ev, dead):
+                dead -= _ids_in(ev.fields, dead)
+    return dead
+
+
+def _only_about(item: Any, ids: set[str]) -> bool:
+    """True for an initialisation of tensors in ``ids`` alone (an op or an update)."""
+    if is_skip(item):
+        return False
+    fields = item.fields
+    if item.kind == "update":
+        return fields["tensor"] in ids
+    if item.kind == "op":
+        touched = [*fields.get("outputs", ()), *fields.get("inputs", ())]
+        return all(t is None or t in ids for t in touched) and any(t in ids for t in touched)
+    return False
+
+
+def _ids_in(value: Any, ids: set[str]) -> set[str]:
+    """The ids of ``ids`` that ``value`` (an event's fields) mentions."""
+    if isinstance(value, str):
+        return {value} if value in ids else set()
+    if isinstance(value, dict):
+        return set().union(*(_ids_in(v, ids) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(_ids_in(v, ids) for v in value))
+    return set()
+
+
 def build_trace(
     rec: Recorder,
     stdout: str,
@@ -142,6 +186,9 @@ def build_trace(
             for item in items
             if not isinstance(item, Ev) or item.kind != "node" or item.fields["node"] in kept_nodes
         ]
+    orphans = _orphan_parameters(registry, items)
+    if orphans:
+        items = [item for item in items if not _only_about(item, orphans)]
     events: list[Any] = []
     index_of: dict[int, int] = {}
     for item in items:
@@ -174,6 +221,8 @@ def build_trace(
                 t.name, t.name_depth = registry.param_names[id(obj)], -1
     tensors = []
     for t in list(registry.tensors.values())[: limits.max_tensors]:
+        if t.id in orphans:
+            continue
         grad = _final_grad(t)
         tensors.append(
             s.TensorInfo(
