@@ -143,6 +143,7 @@ if (state.editor !== "hidden") {
     onHoverLine: (line) => graphView.highlightLine(line),
     onChange: (source) => update({ source }),
   }, boot.nonce);
+  editorHost.after(editor.hint);
 } else {
   editorPane.hidden = true;
   root.classList.add("app--no-editor");
@@ -155,9 +156,40 @@ for (const item of boot.lessons) {
 lessonSelect.prepend(el("option", { value: "" }, "—"));
 lessonSelect.hidden = boot.lessons.length === 0; // an exported file or a notebook: no lessons to pick
 lessonSelect.value = state.lesson ?? "";
-lessonSelect.addEventListener("change", () => {
-  if (lessonSelect.value) void openLesson(lessonSelect.value, true);
+// Chromium fires change at each arrow key on a closed select: a lesson picked by keyboard is
+// opened on Enter or when focus leaves, not each one passed on the way.
+let browsingLessons = false;
+const BROWSE_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"]);
+lessonSelect.addEventListener("keydown", (event) => {
+  if (event.key === "Enter") {
+    browsingLessons = false;
+    pickLesson();
+  } else if (event.key === "Escape") {
+    browsingLessons = false;
+    lessonSelect.value = state.lesson ?? "";
+  } else if (event.altKey || event.key === " ") {
+    browsingLessons = false; // opens the list, where a choice is made on purpose
+  } else if (BROWSE_KEYS.has(event.key) || event.key.length === 1) {
+    browsingLessons = true;
+  }
 });
+lessonSelect.addEventListener("change", () => { if (!browsingLessons) pickLesson(); });
+lessonSelect.addEventListener("blur", () => {
+  if (!browsingLessons) return;
+  browsingLessons = false;
+  pickLesson();
+});
+
+/** Open the lesson the picker shows, after asking before an edited program is replaced. */
+function pickLesson(): void {
+  const id = lessonSelect.value;
+  if (!id || (id === state.lesson && !editorChanged())) return;
+  if (editorChanged() && state.source.trim() && !confirm(t("discardEdits"))) {
+    lessonSelect.value = state.lesson ?? "";
+    return;
+  }
+  void openLesson(id, true);
+}
 
 // ---------------------------------------------------------------- running a program
 
@@ -250,7 +282,7 @@ async function setTrace(next: Trace, fromRun: boolean): Promise<void> {
 async function redraw(): Promise<void> {
   if (!trace) return;
   const token = ++drawToken;
-  const next = buildGraph(trace, state.view, collapsed);
+  const next = buildGraph(trace, state.view, collapsed, t("scalar"));
   collapseButton.hidden = defaultCollapsed(trace, 0).size === 0;
   const started = performance.now();
   const positions = await layout(next, workerUrl);
@@ -344,6 +376,8 @@ function renderStatus(): void {
 function renderLesson(): void {
   lessonBox.replaceChildren();
   lessonSelect.value = state.lesson ?? "";
+  const named = lesson && state.lesson === lesson.id ? (lesson.title[state.lang] ?? lesson.title.en) : null;
+  document.title = named ? `${named} — gradstage` : `gradstage — ${t("tagline")}`;
   if (!lesson || state.lesson !== lesson.id || embed) return;
   const lang = state.lang;
   lessonBox.append(
@@ -381,11 +415,19 @@ function renderLegend(): void {
   legend.replaceChildren(el("h2", {}, t("legend")), list);
 }
 
+/** The theme button shows the theme it switches to; its name starts with that text ("Dark theme"). */
+function labelTheme(): void {
+  const mode = state.theme === "dark" ? t("light") : t("dark");
+  themeButton.textContent = mode;
+  themeButton.setAttribute("aria-label", t("themeName", { mode }));
+}
+
 function relabel(): void {
   document.documentElement.lang = state.lang;
   runButton.textContent = running ? t("running") : t("run");
-  themeButton.textContent = state.theme === "dark" ? t("light") : t("dark");
-  themeButton.setAttribute("aria-label", t("theme"));
+  labelTheme();
+  editor?.relabel();
+  graphView.relabel();
   const labelled: [HTMLButtonElement, I18nKey, boolean][] = [
     [runButton, "run", false], [viewButtons.flow, "viewFlow", true], [viewButtons.grad_fn, "viewGradFn", true],
     [shareButton, "share", true], [downloadButton, "download", true], [fitButton, "fit", true],
@@ -413,13 +455,20 @@ function relabel(): void {
 
 // ---------------------------------------------------------------- share and downloads
 
+/** A modal dialog: the page behind is inert, Escape closes it, and focus goes back to its opener. */
 function dialog(title: string, ...body: HTMLElement[]): void {
-  const close = button(t("close"), "btn", () => box.remove());
-  const box = el("div", { class: "dialog", role: "dialog", "aria-modal": "true", "aria-label": title },
+  const opener = document.activeElement as HTMLElement | null;
+  const close = button(t("close"), "btn", () => box.close());
+  const box = el("dialog", { class: "dialog", "aria-label": title },
     el("div", { class: "dialog__body" }, el("h2", {}, title), ...body, close));
-  box.addEventListener("keydown", (event) => { if (event.key === "Escape") box.remove(); });
-  box.addEventListener("click", (event) => { if (event.target === box) box.remove(); });
+  // A click on the backdrop lands on the <dialog> itself (its body fills it).
+  box.addEventListener("click", (event) => { if (event.target === box) box.close(); });
+  box.addEventListener("close", () => {
+    box.remove();
+    if (opener?.isConnected) opener.focus();
+  });
   document.body.append(box);
+  box.showModal();
   close.focus();
 }
 
@@ -430,6 +479,7 @@ function copyField(label: string, text: string): HTMLElement {
     area.select();
     void navigator.clipboard?.writeText(text).catch(() => document.execCommand("copy"));
     copy.textContent = t("copied");
+    copy.setAttribute("aria-label", t("copied"));
   });
   return el("div", { class: "copy" }, area, copy);
 }
@@ -500,10 +550,14 @@ function startPlaying(): void {
 subscribe((s, changed) => {
   if (changed.has("theme")) {
     document.documentElement.dataset.theme = s.theme;
-    themeButton.textContent = s.theme === "dark" ? t("light") : t("dark");
+    labelTheme();
+    editor?.setTheme(s.theme);
     timeline.paint();
   }
-  if (changed.has("lang")) relabel();
+  if (changed.has("lang")) {
+    relabel();
+    if (trace?.tensors.some((x) => !x.name && !x.shape.length)) void redraw(); // boxes labelled "scalar"
+  }
   if (changed.has("view")) {
     viewButtons.flow.setAttribute("aria-pressed", String(s.view === "flow"));
     viewButtons.grad_fn.setAttribute("aria-pressed", String(s.view === "grad_fn"));
@@ -548,6 +602,7 @@ if (embed) {
 // ---------------------------------------------------------------- start
 
 document.documentElement.dataset.theme = state.theme;
+editor?.setTheme(state.theme);
 viewButtons.flow.setAttribute("aria-pressed", String(state.view === "flow"));
 viewButtons.grad_fn.setAttribute("aria-pressed", String(state.view === "grad_fn"));
 relabel();

@@ -1,11 +1,11 @@
 // Draws the graph with D3 on SVG and shows a frame on it: states, values, gradients, active edges.
 import { select, type Selection } from "d3-selection";
-import { zoom, zoomIdentity, type ZoomBehavior } from "d3-zoom";
+import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior } from "d3-zoom";
 import type { DGraph, DNode } from "./model.ts";
 import type { Layout } from "./layout.ts";
 import type { Frame } from "./playback.ts";
 import { short } from "./format.ts";
-import { t } from "./i18n.ts";
+import { t, type I18nKey } from "./i18n.ts";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 /** Below this zoom the boxes' text is hidden (11px text would be under 4px tall). */
@@ -19,6 +19,18 @@ export interface GraphCallbacks {
 }
 
 interface Drawn { el: HTMLElement; value?: HTMLElement; grad?: HTMLElement; last: string }
+
+/** The word for each kind of box (DNode.sub) and each state of playback, in a node's name. */
+const KIND_WORDS: Record<string, I18nKey> = {
+  leaf: "nodeLeaf", param: "nodeParam", nonleaf: "nodeNonleaf", constant: "nodeConstant", detached: "nodeDetached",
+  grad: "nodeGrad", module: "nodeModule",
+};
+const STATE_WORDS: Record<string, I18nKey> = {
+  idle: "stateIdle", computed: "stateComputed", active: "stateActive", "grad-active": "stateGradActive",
+  "grad-done": "stateGradDone", nan: "stateNan", error: "stateError",
+};
+/** Room kept between a focused box and the graph's edge when it is panned into view. */
+const FOCUS_MARGIN = 24;
 interface EdgeLine { d: string; cut: boolean }
 
 /**
@@ -50,7 +62,7 @@ export class GraphView {
     this.root = document.createElement("div");
     this.root.className = "graph";
     this.root.setAttribute("role", "group");
-    this.root.setAttribute("aria-label", "autograd graph");
+    this.root.setAttribute("aria-label", t("graph"));
     const layer = () => {
       const svg = document.createElementNS(SVG_NS, "svg");
       const g = document.createElementNS(SVG_NS, "g");
@@ -83,6 +95,44 @@ export class GraphView {
       const target = event.target as Element;
       if (!target.closest(".node")) callbacks.onSelect(null);
     });
+    // The box clips its content and is moved by the zoom transform only: when the browser
+    // scrolls it to show a focused box, Fit could never bring its left part back. Keep its
+    // scroll at 0 and pan the transform to the focused box instead.
+    this.root.addEventListener("scroll", () => this.unscroll());
+    this.root.addEventListener("focusin", (event) => {
+      this.unscroll();
+      const box = (event.target as Element).closest<HTMLElement>(".node");
+      if (box) this.panTo(box);
+    });
+  }
+
+  private unscroll(): void {
+    if (this.root.scrollLeft || this.root.scrollTop) {
+      this.root.scrollLeft = 0;
+      this.root.scrollTop = 0;
+    }
+  }
+
+  /** Pan (keeping the zoom) so the whole box is inside the graph's box, if it is not already. */
+  private panTo(box: HTMLElement): void {
+    this.measure();
+    const { x, y, k } = zoomTransform(this.root);
+    const left = x + k * parseFloat(box.style.left), top = y + k * parseFloat(box.style.top);
+    const width = k * parseFloat(box.style.width), height = k * parseFloat(box.style.height);
+    const shift = (start: number, size: number, room: number) => {
+      const margin = Math.min(FOCUS_MARGIN, Math.max(0, (room - size) / 2));
+      if (start < margin) return margin - start;
+      if (start + size > room - margin) return Math.max(margin - start, room - margin - start - size);
+      return 0;
+    };
+    const dx = shift(left, width, this.viewport.width), dy = shift(top, height, this.viewport.height);
+    if (dx || dy) select(this.root).call(this.zoomer.translateBy, dx / k, dy / k);
+  }
+
+  /** Names in the page's language (the boxes are renamed at the next show()). */
+  relabel(): void {
+    this.root.setAttribute("aria-label", t("graph"));
+    for (const drawn of this.drawn.values()) drawn.last = "";
   }
 
   private transform(x: number, y: number, k: number): void {
@@ -154,6 +204,8 @@ export class GraphView {
     box.style.height = `${node.height}px`;
     box.tabIndex = 0;
     box.setAttribute("role", "button");
+    box.setAttribute("aria-pressed", "false");
+    box.setAttribute("aria-label", nodeName(node, "idle", "", ""));
     box.title = node.title;
     box.dataset.nodeId = node.id;
     box.dataset.state = "idle";
@@ -218,6 +270,7 @@ export class GraphView {
       if (drawn.el.dataset.state !== state) drawn.el.dataset.state = state;
       if (drawn.value && drawn.value.textContent !== valueText) drawn.value.textContent = valueText;
       if (drawn.grad && drawn.grad.textContent !== gradText) drawn.grad.textContent = gradText;
+      drawn.el.setAttribute("aria-label", nodeName(node, state, valueText, gradText));
     }
     const active = [...frame.activeEdges].filter((id) => this.lines.has(id));
     const key = `${frame.phase}|${active.join(",")}`;
@@ -236,9 +289,13 @@ export class GraphView {
   }
 
   select(id: string | null): void {
-    if (this.selected) this.drawn.get(this.selected)?.el.classList.remove("node--selected");
+    const old = this.selected ? this.drawn.get(this.selected)?.el : undefined;
+    old?.classList.remove("node--selected");
+    old?.setAttribute("aria-pressed", "false");
     this.selected = id;
-    if (id) this.drawn.get(id)?.el.classList.add("node--selected");
+    const now = id ? this.drawn.get(id)?.el : undefined;
+    now?.classList.add("node--selected");
+    now?.setAttribute("aria-pressed", "true");
   }
 
   /** Nodes made by ``line`` of the program glow (code → graph). */
@@ -328,6 +385,17 @@ export class GraphView {
   get extent(): { width: number; height: number } {
     return { width: this.size.width + 20, height: this.size.height + 20 };
   }
+}
+
+/** A box's accessible name: its kind, name, value and gradient as shown, and its state. */
+function nodeName(node: DNode, state: string, valueText: string, gradText: string): string {
+  const kind = t(node.kind === "op" && node.sub !== "module" ? "nodeOp" : (KIND_WORDS[node.sub] ?? "nodeNonleaf"));
+  const name = node.kind === "op" && node.node ? node.title : node.label;
+  const parts = [`${kind} ${name}`];
+  if (valueText) parts.push(`${t("value")} ${valueText}`);
+  if (gradText) parts.push(gradText);
+  parts.push(t(STATE_WORDS[state] ?? "stateIdle"));
+  return parts.join(", ");
 }
 
 const ORDER = ["idle", "computed", "grad-done", "active", "grad-active", "nan", "error"];

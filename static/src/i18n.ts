@@ -37,7 +37,7 @@ const en = {
   kind_plot: "plot", kind_grad_set: ".grad set",
   nowForward: "{op} computed {name}", nowBackward: "backward() from {name}, seed {seed}", nowNode: "{node}: gradients {out} in, {ins} out",
   nowAccumulate: "{name}.grad: {before} + {delta} = {after}", nowZero: "{via}: gradients emptied", nowOptimizer: "{opt}.step(): parameters moved",
-  nowUpdate: "{name} updated in place ({op})", nowPrint: "print", nowError: "{type}: {message}",
+  nowUpdate: "{name} updated in place ({op})", nowError: "{type}: {message}",
   nowAccumulateFilled: "{name}.grad filled by a backward inside a node: {after}",
   statusCounts: "{events} events · {nodes} nodes", scalarShape: "[] (scalar)",
   gradFlowing: "flowing grad", gradFlowingNote: "The gradient that flowed through this tensor. It is not a leaf, so its .grad stays None (call retain_grad() before backward() to keep it).",
@@ -45,6 +45,14 @@ const en = {
   nowAnomaly: "First {what} in {phase}", nowHook: "hook on {name} fired", nowIteration: "iteration {i}", nowClip: "gradients clipped: total norm {norm}", nowClipValue: "gradients clamped to ±{value}",
   nowRetain: "{name}.grad kept by retain_grad()", nowBackwardEnd: "backward() finished", nowWarning: "warning: {message}",
   nowSkipped: "iterations {a}–{b} left out", nowPlot: "plotted a series", nowGradSet: "{name}.grad set",
+  editorHint: "Tab indents · Esc then Tab moves on", timeline: "Timeline", graph: "Autograd graph", themeName: "{mode} theme",
+  nodeLeaf: "leaf", nodeParam: "parameter", nodeNonleaf: "computed", nodeConstant: "constant", nodeDetached: "cut from the graph",
+  nodeGrad: "gradient", nodeOp: "operation", nodeModule: "module",
+  stateIdle: "not computed yet", stateComputed: "computed", stateActive: "being computed", stateGradActive: "gradient active",
+  stateGradDone: "gradient done", stateNan: "NaN", stateError: "error",
+  fieldOp: "op", fieldModule: "module", fieldCut: "cut", scalar: "scalar", histogram: "histogram",
+  aTensor: "a tensor", resultOf: "the result of {op}", phase_forward: "forward", phase_backward: "backward",
+  nowPrintText: "print: {text}", tagline: "see what autograd does", seriesLabel: "{label}: ", discardEdits: "Replace your edited program with this lesson?",
 };
 
 type Key = keyof typeof en;
@@ -85,14 +93,22 @@ const zh: Record<Key, string> = {
   kind_plot: "绘图", kind_grad_set: "设置 .grad",
   nowForward: "{op} 计算出 {name}", nowBackward: "从 {name} 开始 backward()，初始梯度 {seed}", nowNode: "{node}：传入梯度 {out}，传出 {ins}",
   nowAccumulate: "{name}.grad：{before} + {delta} = {after}", nowZero: "{via}：梯度被清空", nowOptimizer: "{opt}.step()：参数已更新",
-  nowUpdate: "{name} 被原地更新（{op}）", nowPrint: "打印", nowError: "{type}：{message}",
+  nowUpdate: "{name} 被原地更新（{op}）", nowError: "{type}：{message}",
   nowAccumulateFilled: "{name}.grad 由节点内部的一次反向传播填入：{after}",
   statusCounts: "{events} 个事件 · {nodes} 个节点", scalarShape: "[]（标量）",
-  gradFlowing: "流经梯度", gradFlowingNote: "流经这个张量的梯度。它不是叶子，所以它的 .grad 仍是 None（在 backward() 之前调用 retain_grad() 才会保留）。",
+  gradFlowing: "流经的梯度", gradFlowingNote: "流经这个张量的梯度。它不是叶子，所以它的 .grad 仍是 None（在 backward() 之前调用 retain_grad() 才会保留）。",
   whyAnomaly: "原因",
   nowAnomaly: "{phase} 中第一次出现 {what}", nowHook: "{name} 上的钩子被触发", nowIteration: "第 {i} 次迭代", nowClip: "梯度已裁剪：总范数 {norm}", nowClipValue: "梯度已截断到 ±{value}",
   nowRetain: "retain_grad() 保留了 {name}.grad", nowBackwardEnd: "backward() 完成", nowWarning: "警告：{message}",
   nowSkipped: "第 {a}–{b} 次迭代已省略", nowPlot: "绘制了一条曲线", nowGradSet: "{name}.grad 被设置",
+  editorHint: "Tab 缩进 · 先按 Esc 再按 Tab 离开编辑器", timeline: "时间线", graph: "自动求导计算图", themeName: "{mode}主题",
+  nodeLeaf: "叶子张量", nodeParam: "参数", nodeNonleaf: "计算得到的张量", nodeConstant: "常量", nodeDetached: "与计算图断开",
+  nodeGrad: "梯度", nodeOp: "运算", nodeModule: "模块",
+  stateIdle: "尚未计算", stateComputed: "已计算", stateActive: "正在计算", stateGradActive: "梯度正在流经",
+  stateGradDone: "梯度已算出", stateNan: "NaN", stateError: "出错",
+  fieldOp: "运算", fieldModule: "模块", fieldCut: "断开方式", scalar: "标量", histogram: "直方图",
+  aTensor: "张量", resultOf: "{op} 的结果", phase_forward: "前向传播", phase_backward: "反向传播",
+  nowPrintText: "打印：{text}", tagline: "看 autograd 做了什么", seriesLabel: "{label}：", discardEdits: "用这节课的程序替换你修改过的程序吗？",
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, "zh-CN": zh };

@@ -13,7 +13,7 @@ export class Inspector {
   private trace: Trace | null = null;
 
   constructor() {
-    this.root = el("section", { class: "inspector", "aria-live": "polite" });
+    this.root = el("section", { class: "inspector" });
   }
 
   setTrace(trace: Trace): void {
@@ -50,7 +50,7 @@ export class Inspector {
       this.field(t("gradFn"), fn),
     );
     if (x.line) this.root.append(this.field(t("line"), String(x.line)));
-    if (x.cut) this.root.append(this.field("cut", x.cut));
+    if (x.cut) this.root.append(this.field(t("fieldCut"), x.cut));
     const value = frame?.value.get(x.id) ?? (frame ? undefined : x.value);
     this.root.append(el("h4", {}, t("value")), valueView(value ?? x.value ?? null));
     const acc = frame?.accumulation.get(x.id);
@@ -81,9 +81,9 @@ export class Inspector {
 
   private showNode(n: GraphNode, frame: Frame | null): void {
     this.root.append(el("h3", { class: "inspector__title" }, n.name));
-    if (n.op) this.root.append(this.field("op", n.op));
+    if (n.op) this.root.append(this.field(t("fieldOp"), n.op));
     if (n.line) this.root.append(this.field(t("line"), String(n.line)));
-    if (n.module) this.root.append(this.field("module", n.module));
+    if (n.module) this.root.append(this.field(t("fieldModule"), n.module));
     const rule = ruleText(n.rule);
     if (rule) {
       this.root.append(el("h4", {}, t("rule")), el("p", { class: "rule__symbol" }, rule.symbol), el("p", { class: "rule__words" }, rule.words));

@@ -38,19 +38,16 @@ const TENSOR_H = 58;
 const OP_W = 48;
 const OP_H = 34;
 
-/** A tensor's name, or else its shape ("scalar" for a 0-dim one; its value is drawn below). */
-export function tensorLabel(t: TensorInfo): string {
-  return t.name ?? (t.shape.length ? `[${t.shape.join("×")}]` : "scalar");
+/** A tensor's name, or else its shape (``scalar``, in the page's language, for a 0-dim one; its value is drawn below). */
+export function tensorLabel(t: TensorInfo, scalar = "scalar"): string {
+  return t.name ?? (t.shape.length ? `[${t.shape.join("×")}]` : scalar);
 }
 
-function shapeText(shape: number[]): string {
-  return shape.length ? shape.join("×") : "scalar";
-}
-
-function tensorNode(t: TensorInfo): DNode {
+function tensorNode(t: TensorInfo, scalar: string): DNode {
+  const shape = t.shape.length ? t.shape.join("×") : scalar;
   return {
-    id: t.id, kind: "tensor", sub: t.cut ? "detached" : t.kind, label: tensorLabel(t),
-    title: `${t.name ?? t.id}: ${shapeText(t.shape)} ${t.dtype}${t.requires_grad ? ", requires_grad" : ""}`,
+    id: t.id, kind: "tensor", sub: t.cut ? "detached" : t.kind, label: tensorLabel(t, scalar),
+    title: `${t.name ? `${t.name}: ` : ""}${shape} ${t.dtype}${t.requires_grad ? ", requires_grad" : ""}`,
     line: t.line ?? null, module: t.module ?? null, width: TENSOR_W, height: TENSOR_H, tensor: t,
   };
 }
@@ -80,7 +77,7 @@ export function gradTargets(trace: Trace): Map<string, (string | null)[]> {
   return out;
 }
 
-function flowGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
+function flowGraph(trace: Trace, scalar: string): { nodes: DNode[]; edges: DEdge[] } {
   const nodes: DNode[] = [];
   const edges: DEdge[] = [];
   const present = new Set<string>();
@@ -91,7 +88,7 @@ function flowGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
     seen.add(id);
     edges.push({ id, src, dst, cut, label });
   };
-  for (const t of trace.tensors) { nodes.push(tensorNode(t)); present.add(t.id); }
+  for (const t of trace.tensors) { nodes.push(tensorNode(t, scalar)); present.add(t.id); }
   const targets = gradTargets(trace);
   for (const n of trace.nodes) {
     if (n.kind === "accumulate") continue;
@@ -114,13 +111,13 @@ function flowGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
   return { nodes, edges };
 }
 
-function gradFnGraph(trace: Trace): { nodes: DNode[]; edges: DEdge[] } {
+function gradFnGraph(trace: Trace, scalar: string): { nodes: DNode[]; edges: DEdge[] } {
   const tensors = new Map(trace.tensors.map((t) => [t.id, t]));
   const nodes: DNode[] = trace.nodes.map((n) => {
     const d = opNode(n);
     if (n.kind === "accumulate" && n.variable) {
       const v = tensors.get(n.variable);
-      d.label = `AccumulateGrad ${v ? tensorLabel(v) : ""}`.trim();
+      d.label = `AccumulateGrad ${v ? tensorLabel(v, scalar) : ""}`.trim();
     } else {
       d.label = n.name;
     }
@@ -196,8 +193,9 @@ export function defaultCollapsed(trace: Trace, threshold = 1500): Set<string> {
   return names;
 }
 
-export function buildGraph(trace: Trace, view: View, collapsed: Set<string> = new Set()): DGraph {
-  const base = view === "flow" ? flowGraph(trace) : gradFnGraph(trace);
+/** The graph of one view; ``scalar`` is the word that labels an unnamed 0-dim tensor. */
+export function buildGraph(trace: Trace, view: View, collapsed: Set<string> = new Set(), scalar = "scalar"): DGraph {
+  const base = view === "flow" ? flowGraph(trace, scalar) : gradFnGraph(trace, scalar);
   const { nodes, edges, owner } = collapsed.size
     ? collapse(base.nodes, base.edges, collapsed)
     : { ...base, owner: new Map(base.nodes.map((n) => [n.id, n.id])) };

@@ -97,7 +97,7 @@ export function chartView(trace: Trace | null, frame: Frame | null): HTMLElement
       }
     }
     // A backward() root is a loss when the program calls it one; else it is named as what it is.
-    const kind = s.source !== "loss" ? "" : /loss/i.test(s.name) ? t("series") + ": " : t("seriesRoot") + ": ";
+    const kind = s.source !== "loss" ? "" : /loss/i.test(s.name) ? t("seriesLabel", { label: t("series") }) : t("seriesLabel", { label: t("seriesRoot") });
     box.append(el("h3", {}, `${kind}${s.name} (${s.y.length})`), svg);
   }
   return box;

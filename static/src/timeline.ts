@@ -35,7 +35,7 @@ export class Timeline {
     this.speed = el("select", { class: "speed", "aria-label": t("speed") });
     for (const s of [0.5, 1, 2, 4, 8, 16]) this.speed.append(el("option", { value: String(s) }, `${s}×`));
     this.speed.addEventListener("change", () => update({ speed: Number(this.speed.value) }));
-    this.range = el("input", { type: "range", min: "-1", max: "0", value: "-1", class: "scrub", "aria-label": "timeline" });
+    this.range = el("input", { type: "range", min: "-1", max: "0", value: "-1", class: "scrub", "aria-label": t("timeline") });
     this.range.addEventListener("input", () => update({ step: Number(this.range.value), playing: false }));
     this.ticks = el("canvas", { class: "ticks", "aria-hidden": "true" });
     new ResizeObserver(() => this.paint()).observe(this.ticks);
@@ -118,6 +118,9 @@ export class Timeline {
     this.play.setAttribute("aria-label", label);
     this.position.textContent = state.step < 0 ? t("start") : t("stepOf", { i: state.step + 1, n: this.length });
     this.now.textContent = description;
+    // Announced when paused or stepping only: while playing it would be read out at every step.
+    this.now.setAttribute("aria-live", state.playing ? "off" : "polite");
+    this.range.setAttribute("aria-valuetext", `${this.position.textContent}: ${description}`);
     this.back.disabled = state.step < 0;
     this.forward.disabled = state.step >= this.length - 1;
   }
@@ -128,5 +131,6 @@ export class Timeline {
       b.setAttribute("aria-label", t(key));
     }
     this.speed.setAttribute("aria-label", t("speed"));
+    this.range.setAttribute("aria-label", t("timeline"));
   }
 }

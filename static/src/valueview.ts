@@ -34,7 +34,7 @@ function contents(v: Value | null | undefined): HTMLElement {
   }
   if (v.histogram) {
     const peak = Math.max(1, ...v.histogram.counts);
-    const bars = el("div", { class: "value__histogram", role: "img", "aria-label": "histogram" });
+    const bars = el("div", { class: "value__histogram", role: "img", "aria-label": t("histogram") });
     for (const c of v.histogram.counts) {
       const bar = el("span", { class: "value__bar" });
       bar.style.height = `${Math.round((c / peak) * 100)}%`;

@@ -33,4 +33,5 @@ test("an unnamed tensor is labelled by its shape, a 0-dim one as a scalar (never
   assert.equal(tensorLabel({ ...base, shape: [2, 3] }), "[2×3]");
   assert.equal(tensorLabel({ ...base, shape: [] }), "scalar");
   assert.equal(tensorLabel({ ...base, shape: [], name: "loss" }), "loss");
+  assert.equal(tensorLabel({ ...base, shape: [] }, "标量"), "标量");
 });

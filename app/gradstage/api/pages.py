@@ -41,8 +41,20 @@ def boot_json(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def page_lang(lang: str | None) -> str:
+    """The page's language from ``?lang=``: zh, zh-cn, zh-Hans are the one Chinese we have."""
+    lang = (lang or "en").lower()
+    if lang == "zh" or lang.startswith("zh-"):
+        return "zh-CN"
+    return lang if lang in lessons.LANGUAGES else "en"
+
+
+TAGLINE = {"en": "see what autograd does", "zh-CN": "看 autograd 做了什么"}
+
+
 def _page(request: Request, services: Services, page: str, lesson_id: str | None) -> HTMLResponse:
     lesson = lessons.get(lesson_id) if lesson_id else None
+    lang = page_lang(request.query_params.get("lang"))
     if lesson_id and lesson is None:
         raise ApiError(404, f"there is no lesson {lesson_id!r}")
     trace = None
@@ -62,23 +74,33 @@ def _page(request: Request, services: Services, page: str, lesson_id: str | None
     return templates.TemplateResponse(
         request,
         "app.html",
-        {"page": page, "lesson_id": lesson_id, "boot_json": boot_json(boot), "asset": asset},
+        {
+            "page": page,
+            "lesson_id": lesson_id,
+            "boot_json": boot_json(boot),
+            "asset": asset,
+            "lang": lang,
+            "title": f"{lesson.title.get(lang, lesson.title['en'])} — gradstage"
+            if lesson is not None
+            else f"gradstage — {TAGLINE[lang]}",
+        },
     )
+
+
+def _first_lesson() -> str | None:
+    return lessons.catalog()[0].id if lessons.catalog() else None
 
 
 @router.get("/", response_class=HTMLResponse)
 async def read_app(request: Request, services: ServicesDep) -> HTMLResponse:
     """The app, opened on the first lesson."""
-    first = lessons.catalog()[0].id if lessons.catalog() else None
-    return _page(request, services, "app", first)
+    return _page(request, services, "app", _first_lesson())
 
 
 @router.get("/lessons", response_class=HTMLResponse)
 async def read_lesson_index(request: Request, lang: str = "en") -> HTMLResponse:
     """Every lesson, grouped from first steps to advanced."""
-    if lang.lower() == "zh" or lang.lower().startswith("zh-"):
-        lang = "zh-CN"  # zh, zh-cn, zh-Hans: the one Chinese the lessons are written in
-    lang = lang if lang in lessons.LANGUAGES else "en"
+    lang = page_lang(lang)
     return templates.TemplateResponse(
         request,
         "lessons.html",
