@@ -298,6 +298,8 @@ class BackwardEndEvent(EventBase, tag="backward_end"):
     freed: bool = True
     grads: list[Value | None] = msgspec.field(default_factory=list)
     results: list[str | None] = msgspec.field(default_factory=list)
+    # The call raised (an error in a Node or a hook): it ended there.
+    failed: bool = False
 
 
 class ZeroGradEvent(EventBase, tag="zero_grad"):
@@ -354,11 +356,11 @@ class ClipEvent(EventBase, tag="clip"):
     """``clip_grad_norm_``: grads scaled by ``max_norm / total_norm`` when the norm is larger;
     or (``how="value"``) ``clip_grad_value_``: every element clamped to ``±clip_value``."""
 
-    max_norm: float = 0.0
+    max_norm: Number = 0.0
     total_norm: Number = 0.0
     clipped: bool = False
     how: Literal["norm", "value"] = "norm"
-    clip_value: float | None = None
+    clip_value: Number | None = None
     tensors: list[str] = msgspec.field(default_factory=list)
     before: list[Value | None] = msgspec.field(default_factory=list)
     after: list[Value | None] = msgspec.field(default_factory=list)
@@ -478,7 +480,7 @@ class Truncation(msgspec.Struct, omit_defaults=True):
     stdout_bytes_dropped: int = 0
     # Which limit cut the Trace short: "max_events", "max_nodes" (the Nodes kept are those its
     # events show, then those nearest the start and the end of backward), "max_tensors" (the
-    # first tensors are kept), "stdout_bytes".
+    # first tensors are kept), "stdout_bytes", "trace_bytes" (the first events that fit).
     limit_hit: str | None = None
     nodes_dropped: int = 0
     tensors_dropped: int = 0

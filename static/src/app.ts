@@ -355,7 +355,7 @@ function renderTruncation(): void {
   if (limit) {
     const counts: Record<string, number | undefined> = {
       max_events: cut.events_dropped, max_nodes: cut.nodes_dropped, max_tensors: cut.tensors_dropped,
-      stdout_bytes: cut.stdout_bytes_dropped,
+      stdout_bytes: cut.stdout_bytes_dropped, trace_bytes: cut.events_dropped,
     };
     const key = `limit_${limit}`;
     // A limit this page does not know (a newer server) is still named.

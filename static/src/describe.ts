@@ -41,7 +41,7 @@ export function describe(e: TraceEvent | null, trace: Trace): string {
         ? t("nowClipValue", { value: String(e.clip_value) })
         : t("nowClip", { norm: String(e.total_norm) });
     case "retain_grad": return t("nowRetain", { name: name(e.tensor) });
-    case "backward_end": return t("nowBackwardEnd");
+    case "backward_end": return t(e.failed ? "nowBackwardFailed" : "nowBackwardEnd");
     case "warning": return t("nowWarning", { message: String(e.message).slice(0, 100) });
     case "skipped": return t("nowSkipped", { a: Number(e.first), b: Number(e.last) });
     case "plot": return t("nowPlot");

@@ -52,7 +52,8 @@ HOSTILE: dict[str, str] = {
     "sleeper": "import time\ntime.sleep(120)",
     "tensor_loop": "import torch\nx = torch.ones(100)\nwhile True:\n    x = x * 1.0",
     "save_best_model": "import torch\ntorch.save({{'w': torch.ones(2)}}, 'best.pt')",
-    "caught_stop": "import torch\nx = torch.ones(100)\nwhile True:\n    try:\n        x = x * 1.0\n    except BaseException:\n        pass",
+    # Its whole loop inside the try: wherever the stop falls, it is caught.
+    "caught_stop": "import torch\nx = torch.ones(100)\nwhile True:\n    try:\n        while True:\n            x = x * 1.0\n    except BaseException:\n        pass",
     # ---- output
     "print_flood": "while True:\n    print('x' * 1000)",
     "stdout_write_flood": "import torch\nw = torch.sys.stdout.write\nwhile True:\n    w('y' * 100000)",

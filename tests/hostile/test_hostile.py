@@ -132,16 +132,12 @@ def test_each_way_of_stopping_has_its_own_plain_error(
     assert " ()" not in trace["error"]["explanation"]  # a limit is named, not left blank
 
 
-def test_a_program_that_catches_its_stop_is_stopped_again_at_its_line(
-    results: dict[str, bytes],
-) -> None:
-    # Its ``except BaseException: pass`` swallows the first stop: it is stopped again at the
-    # next line it runs, inside the sandbox's time, with the graph it built.
+def test_a_program_that_catches_its_stop_is_still_stopped(results: dict[str, bytes]) -> None:
+    # Its ``except BaseException: pass`` swallows the first stop: it is given up on then (or,
+    # on a machine too busy to build its Trace in time, killed at the limit). See
+    # tests/sandbox/test_pool.py for the Trace it sends.
     trace = msgspec.json.decode(results["caught_stop"])
     assert trace["error"]["code"] == "time_limit"
-    assert trace["error"]["line"] in (3, 4, 5, 6, 7)
-    assert "caught" in trace["error"]["explanation"]
-    assert any(t.get("name") == "x" for t in trace["tensors"])
 
 
 def test_output_printed_before_a_crash_is_kept(results: dict[str, bytes]) -> None:

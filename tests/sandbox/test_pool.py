@@ -150,6 +150,29 @@ def test_a_loop_that_never_ends_is_stopped_at_its_line_with_its_graph(
     assert any(t.name == "w" for t in trace.tensors)
 
 
+def test_a_program_that_swallows_its_stop_sends_its_trace_from_where_it_was_given_up(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Stopped by CPU time (a second before the limit), with wall-clock time to spare even on
+    # a busy machine; its whole loop is inside the try, so the stop is always caught.
+    pool = SandboxPool(Limits(cpu_seconds=2, wall_seconds=30), concurrency=1)
+    loop.run_until_complete(pool.start())
+    try:
+        source = (
+            "import torch\nw = torch.ones(2, requires_grad=True)\ny = w * 2\nn = 0\n"
+            "while True:\n    try:\n        while True:\n            n += 1\n"
+            "    except BaseException:\n        pass\n"
+        )
+        trace = loop.run_until_complete(pool.run(source))
+    finally:
+        loop.run_until_complete(pool.close())
+    assert trace.error is not None
+    assert trace.error.code == "time_limit"
+    assert trace.error.line in (5, 6, 7, 8, 9, 10)
+    assert "caught" in (trace.error.explanation or "")
+    assert {"w", "y"} <= {t.name for t in trace.tensors}
+
+
 def test_honest_programs_keep_succeeding_while_twenty_hostile_ones_run(
     loop: asyncio.AbstractEventLoop,
 ) -> None:

@@ -7,14 +7,17 @@ import torch
 from gradstage.schema import (
     AccumulateEvent,
     BackwardEvent,
+    ErrorEvent,
     IterationEvent,
     NodeEvent,
     OpEvent,
     PrintEvent,
     SkippedEvent,
+    decode,
     encode,
 )
 from gradstage.tracer import trace_program
+from gradstage.tracer.build import fit_to_size
 
 REGRESSION = """
 import pytest
@@ -479,3 +482,34 @@ def test_past_the_node_limit_the_nodes_kept_are_those_the_events_show_and_both_e
     x = next(t for t in trace.tensors if t.name == "x")
     assert x.grad is not None
     assert x.grad.data == pytest.approx([1.01**300] * 2, rel=1e-5)
+
+
+def test_a_trace_too_large_for_the_sandbox_keeps_its_first_events_and_its_error() -> None:
+    source = (
+        "import torch\ntorch.manual_seed(0)\nw = torch.randn(8, 8, requires_grad=True)\n"
+        "for i in range(6):\n    loss = (w @ w).tanh().sum()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        w -= 0.01 * w.grad\n    w.grad = None\n"
+        "raise ValueError('done')\n"
+    )
+    full = trace_program(source)
+    size = len(encode(full))
+    fitted = fit_to_size(full, size // 3)
+    assert len(encode(fitted)) <= size // 3
+    assert fit_to_size(full, size) is full
+    kept = len(fitted.events) - 1
+    assert 0 < kept < len(full.events) - 1
+    assert encode(fitted.events[:kept]) == encode(
+        full.events[:kept]
+    )  # the first ones, as they were
+    error = fitted.events[-1]
+    assert isinstance(error, ErrorEvent)
+    assert (error.seq, error.type, error.message) == (kept, "ValueError", "done")
+    assert fitted.error == full.error
+    assert fitted.truncated is not None
+    assert full.truncated is not None
+    assert fitted.truncated.limit_hit == "trace_bytes"
+    assert fitted.truncated.events_dropped == full.truncated.events_dropped + (
+        len(full.events) - 1 - kept
+    )
+    assert all(t.first_event is None or t.first_event < kept for t in fitted.tensors)
+    assert decode(encode(fitted)) == fitted

@@ -70,6 +70,7 @@ def _child(inbox: socket.socket) -> None:
     from gradstage.sandbox.lockdown import apply_landlock, apply_rlimits, apply_seccomp, vm_size
     from gradstage.schema import Trace, encode
     from gradstage.tracer import trace_program
+    from gradstage.tracer.build import fit_to_size
 
     status = 70
     try:
@@ -99,7 +100,7 @@ def _child(inbox: socket.socket) -> None:
 
         def send(trace: Trace) -> None:
             trace.meta.layers = layers
-            view = memoryview(encode(trace))
+            view = memoryview(encode(fit_to_size(trace, limits.trace_bytes)))
             while view:
                 view = view[os.write(trace_fd, view) :]
             os.close(trace_fd)

@@ -124,6 +124,10 @@ def run_backward(
     rec.grad_cache.clear()
     try:
         result = func(*args, **kwargs)
+    except BaseException:
+        # The backward call raised (and the program may catch it and go on): it ends here.
+        rec.emit("backward_end", line=line, backward=bid, freed=False, failed=True)
+        raise
     finally:
         touched, rec.touched = rec.touched, None
         rec.current_backward = None
@@ -214,7 +218,11 @@ def _run_light(
     line: int | None,
 ) -> Any:
     """Backward in an iteration whose detail is not kept: no hooks, but watch for NaN/inf."""
-    result = func(*args, **kwargs)
+    try:
+        result = func(*args, **kwargs)
+    except BaseException:
+        rec.emit("backward_end", line=line, backward=bid, freed=False, failed=True)
+        raise
     with torch._C.DisableTorchFunction():
         leaves = [p for p in rec.registry.params if p.grad is not None]
         leaves += [t for t in rec.leaves() if t.grad is not None]

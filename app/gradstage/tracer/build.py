@@ -6,6 +6,7 @@ import platform
 import time
 from typing import Any
 
+import msgspec
 import torch
 
 from gradstage import schema as s
@@ -371,6 +372,45 @@ def build_trace(
         series=series,
         truncated=truncated,
         meta=meta,
+    )
+
+
+def fit_to_size(trace: s.Trace, limit: int) -> s.Trace:
+    """The Trace, or, when its JSON is larger than ``limit`` bytes, the Trace with only as many
+    of its first events as fit (and its error), saying so (``limit_hit`` ``trace_bytes``): a
+    sandbox that is sent more than its limit discards the whole Trace."""
+    encoder = msgspec.json.Encoder()
+    if len(encoder.encode(trace)) <= limit:
+        return trace
+    events = trace.events
+    error = [e for e in events[-1:] if isinstance(e, s.ErrorEvent)]
+    rest = events[: len(events) - len(error)]
+    # Everything but the events, then the events one by one (and a margin for the fields the
+    # cut adds).
+    frame = len(encoder.encode(msgspec.structs.replace(trace, events=error))) + 512
+    budget = limit - frame
+    kept = 0
+    for event in rest:
+        budget -= len(encoder.encode(event)) + 1
+        if budget < 0:
+            break
+        kept += 1
+    dropped = len(rest) - kept
+    cut = trace.truncated or s.Truncation()
+    truncated = msgspec.structs.replace(
+        cut,
+        events_dropped=cut.events_dropped + dropped,
+        limit_hit=cut.limit_hit or "trace_bytes",
+    )
+    closing = [msgspec.structs.replace(e, seq=kept) for e in error]
+    tensors = [
+        msgspec.structs.replace(t, first_event=None)
+        if t.first_event is not None and t.first_event >= kept
+        else t
+        for t in trace.tensors
+    ]
+    return msgspec.structs.replace(
+        trace, events=rest[:kept] + closing, tensors=tensors, truncated=truncated
     )
 
 

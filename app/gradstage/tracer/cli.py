@@ -20,8 +20,14 @@ def _fmt(value: Value | None) -> str:
     if value.stats is not None:
         st = value.stats
         dims = "x".join(map(str, value.shape))
-        return f"<{dims} mean={st.mean:.4g} min={st.min:.4g} max={st.max:.4g}>"
+        text = f"<{dims} mean={_num(st.mean)} min={_num(st.min)} max={_num(st.max)}"
+        return text + (f" nan={st.nan}" if st.nan else "") + (f" inf={st.inf}>" if st.inf else ">")
     return f"<{value.shape}>"
+
+
+def _num(x: float | str | None) -> str:
+    """A statistic: a number, "nan"/"inf", or None when no element is finite."""
+    return "None" if x is None else x if isinstance(x, str) else f"{x:.4g}"
 
 
 def summary(trace: Trace) -> str:
@@ -64,9 +70,18 @@ def trace_command(program: str, output: str | None, *, summary: bool, indent: bo
     from gradstage.tracer import trace_program
 
     try:
-        source = sys.stdin.read() if program == "-" else Path(program).read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if program == "-" else Path(program).read_bytes()
     except OSError as exc:
         print(f"gradstage: cannot read {program}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        print(
+            f"gradstage: {program} is not UTF-8 (line {line}: {exc.reason}); save it as UTF-8",
+            file=sys.stderr,
+        )
         return 2
     trace = trace_program(source)
     if summary:
@@ -78,7 +93,11 @@ def trace_command(program: str, output: str | None, *, summary: bool, indent: bo
             data = msgspec.json.format(data, indent=2)
         data += b"\n"
     if output:
-        Path(output).write_bytes(data)
+        try:
+            Path(output).write_bytes(data)
+        except OSError as exc:
+            print(f"gradstage: cannot write {output}: {exc.strerror}", file=sys.stderr)
+            return 2
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

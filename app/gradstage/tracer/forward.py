@@ -17,7 +17,7 @@ from torch.overrides import TorchFunctionMode
 from gradstage.tracer.backward import run_backward, wrap_user_hook
 from gradstage.tracer.explain import NAN_EXPLANATION
 from gradstage.tracer.recorder import Recorder
-from gradstage.tracer.values import is_finite, snap
+from gradstage.tracer.values import is_finite, snap, snap_shape
 
 # Calls that only read metadata or convert to Python: never events.
 _IGNORED = frozenset(
@@ -110,6 +110,8 @@ def _tensors(value: Any) -> list[torch.Tensor]:
 
 
 _FOREACH_INPLACE = re.compile(r"_foreach_\w+_$")
+# Ops whose result is memory not yet written.
+_UNINITIALISED = frozenset({"empty", "empty_like", "new_empty", "empty_strided", "empty_permuted"})
 
 
 def _is_inplace(name: str) -> bool:
@@ -371,6 +373,12 @@ class ForwardMode(TorchFunctionMode):
                 node.inputs = [r.id for r in input_recs]
             if node.module is None:
                 node.module = module
+        if name in _UNINITIALISED:
+            # torch.empty: whatever the memory held before, not a value (and never the same
+            # twice); its shape and dtype are.
+            for t, r in zip(outputs, out_recs, strict=True):
+                if r.first_event is None:
+                    r.value = snap_shape(t)
         values = [
             r.value if r.first_event is None and r.value is not None else snap(t)
             for t, r in zip(outputs, out_recs, strict=True)

@@ -49,16 +49,16 @@ class TimeLimitExceeded(BaseException):
 
 
 # Share of the sandbox's CPU and wall-clock limits after which the tracer stops the program
-# itself: the rest is left for building its Trace before the hard limits would kill it. Of
-# the wall clock, at least WALL_LEFT seconds are left: on a busy server a worker (which runs
-# at a lower priority) may get little of the CPU in that time.
+# itself: the rest is left for building its Trace before the hard limits would kill it, and
+# at least TIME_LEFT seconds of each: a Trace at the event limit takes most of a second of CPU
+# to build, and on a busy server a worker (at a lower priority) gets little of the CPU.
 TIME_SHARE = 0.9
-WALL_LEFT = 1.0
+TIME_LEFT = 1.0
 
 
-def _wall_stop(wall_seconds: float) -> float:
-    """When, in seconds of wall-clock time, the tracer stops the program itself."""
-    return max(0.5 * wall_seconds, min(TIME_SHARE * wall_seconds, wall_seconds - WALL_LEFT))
+def _stop_at(limit: float) -> float:
+    """When, in seconds of CPU or wall-clock time, the tracer stops the program itself."""
+    return max(0.5 * limit, min(TIME_SHARE * limit, limit - TIME_LEFT))
 
 
 # How long a program stopped in time has to end once stopped (its exception unwinding, its
@@ -99,8 +99,8 @@ def _stopped_in_time(
 
     old_prof = signal.signal(signal.SIGPROF, stop)
     old_alarm = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_PROF, TIME_SHARE * limits.cpu_seconds)
-    signal.setitimer(signal.ITIMER_REAL, _wall_stop(limits.wall_seconds))
+    signal.setitimer(signal.ITIMER_PROF, _stop_at(limits.cpu_seconds))
+    signal.setitimer(signal.ITIMER_REAL, _stop_at(limits.wall_seconds))
     try:
         yield stops
     finally:
@@ -178,6 +178,10 @@ class _Stdout:
             raise OutputLimitExceeded
         return len(text)
 
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         if self.released_to is not None:
             self.released_to.flush()
@@ -188,8 +192,55 @@ class _Stdout:
     def writable(self) -> bool:
         return True
 
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")  # as io.StringIO: no file behind it
+
+    def close(self) -> None:
+        """Closing the console would lose what is printed next: it stays open, as a
+        notebook's does."""
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    @property
+    def name(self) -> str:
+        return f"<{self.stream}>"
+
+    @property
+    def line_buffering(self) -> bool:
+        return True
+
+    @property
+    def buffer(self) -> _Bytes:
+        """Bytes written here are text in UTF-8 (``sys.stdout.buffer.write(b"...")``)."""
+        return _Bytes(self)
+
+    def reconfigure(self, **options: Any) -> None:
+        """Accepted and ignored (the console is always UTF-8, line by line)."""
+
     def text(self) -> str:
         return "".join(self.parts)
+
+
+class _Bytes:
+    """``sys.stdout.buffer``: bytes, decoded as UTF-8, go to the text stream."""
+
+    def __init__(self, text: _Stdout) -> None:
+        self.text = text
+
+    def write(self, data: bytes) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.text.flush()
 
 
 class _LoopMarks:
@@ -431,9 +482,14 @@ def _torch_settings_kept() -> Iterator[None]:
     dtype = torch.get_default_dtype()
     printing = dict(vars(torch._tensor_str.PRINT_OPTS))
     threads = torch.get_num_threads()
+    warn_always = torch.is_warn_always_enabled()
+    # PyTorch's own warn-once warnings (a tensor that requires grad converted to a number)
+    # would be given to the first program traced in a process only.
+    torch.set_warn_always(True)
     try:
         yield
     finally:
+        torch.set_warn_always(warn_always)
         torch.set_rng_state(rng)
         random.setstate(py_rng)
         if numpy_random is not None:
@@ -474,10 +530,10 @@ def trace_program(
     ``namespace``: names the program can use besides its own (a notebook's variables); the
     program runs in a copy, so the caller's dict is not changed. ``echo``: also receives
     everything the program prints, as it prints it (the sandbox streams it to the server, so
-    output survives a program that is killed). ``stop_in_time``: stop the program at
-    ``TIME_SHARE`` of ``limits.cpu_seconds`` (or a little before ``limits.wall_seconds``, see
-    ``_wall_stop``) with a ``time_limit``
-    error at its line (the sandbox asks for it; in a notebook a long program may run on).
+    output survives a program that is killed). ``stop_in_time``: stop the program a little
+    before ``limits.cpu_seconds`` or ``limits.wall_seconds`` (see ``_stop_at``) with a
+    ``time_limit`` error at its line (the sandbox asks for it; in a notebook a long program
+    may run on).
     ``on_stuck``: receives the Trace of a program that caught that stop and went on, built
     where it was stopped again; it must not return (the sandbox sends the Trace and exits).
     """
@@ -497,7 +553,12 @@ def trace_program(
 
     try:
         tree = ast.parse(source, filename=PROGRAM_FILE)
-        code = compile(instrument(tree), PROGRAM_FILE, "exec")
+        try:
+            code = compile(instrument(tree), PROGRAM_FILE, "exec")
+        except RecursionError:
+            # Nesting deeper than the loop marker can walk (a sum of hundreds of terms): the
+            # program runs as written, its loops not grouped on the timeline.
+            code = compile(ast.parse(source, filename=PROGRAM_FILE), PROGRAM_FILE, "exec")
     except SyntaxError as exc:
         line = exc.lineno
         if line is None and "\x00" in source:  # "source code cannot contain null bytes"

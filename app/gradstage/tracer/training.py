@@ -161,6 +161,9 @@ def capture_training(rec: Recorder) -> Iterator[None]:
                     if isinstance(self, torch.optim.Optimizer)
                     else list(self.parameters())
                 )
+                if not set_to_none:
+                    # zero_() fills only the gradients there are: one still None stays None.
+                    params = [p for p in params if p.grad is not None]
                 befores = [snap(p.grad) for p in params]
             with rec.hush():
                 out = original(self, set_to_none)
