@@ -166,7 +166,9 @@ class SavedTensor(msgspec.Struct, omit_defaults=True):
 
 
 class NextFunction(msgspec.Struct, omit_defaults=True):
-    """One entry of ``node.next_functions``: the Node (or None) and the input index it feeds."""
+    """One entry of ``node.next_functions``: the Node (or None) and the input index it feeds.
+    Past the node limit (``truncated.nodes_dropped``) it may name a Node left out of the
+    Trace; ``edges`` only link Nodes the Trace has."""
 
     node: str | None
     input_nr: int

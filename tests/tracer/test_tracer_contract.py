@@ -140,3 +140,15 @@ def test_the_cli_says_plainly_what_it_cannot_read_or_write(tmp_path: Path) -> No
     assert result.returncode == 2
     assert b"cannot write" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_what_a_program_writes_past_print_does_not_spoil_the_clis_json() -> None:
+    source = (
+        b"import os, sys\nos.write(1, b'raw\\n')\nsys.__stdout__.write('dunder\\n')\nprint('ok')\n"
+    )
+    result = _cli("trace", "-", stdin=source)
+    assert result.returncode == 0, result.stderr
+    trace = decode(result.stdout)  # stdout is the Trace alone
+    assert trace.stdout == "ok\n"
+    assert b"raw\n" in result.stderr
+    assert b"dunder\n" in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -83,7 +85,18 @@ def trace_command(program: str, output: str | None, *, summary: bool, indent: bo
             file=sys.stderr,
         )
         return 2
-    trace = trace_program(source)
+    # What the program writes past print() (os.write(1, ...), sys.__stdout__) goes to stderr,
+    # so that stdout holds the Trace alone.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        trace = trace_program(source)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.__stdout__.flush()  # type: ignore[union-attr]
+        os.dup2(saved, 1)
+        os.close(saved)
     if summary:
         text = globals()["summary"](trace)
         data = text.encode()
