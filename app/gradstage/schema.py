@@ -422,12 +422,15 @@ class Output(msgspec.Struct, frozen=True, omit_defaults=True):
 
 class SkippedEvent(EventBase, tag="skipped"):
     """Detail of iterations ``first``..``last`` was left out; ``counts`` by event kind.
-    ``output``: what those iterations printed, in order (the console still shows it)."""
+    ``output``: what those iterations printed, in order (the console still shows it).
+    ``loop_line``: set when they are steps of a loop inside a kept iteration of the top loop
+    (the mini-batches of an epoch), numbered from 0 in each run of that loop."""
 
     first: int = 0
     last: int = 0
     counts: dict[str, int] = msgspec.field(default_factory=dict)
     output: list[Output] = msgspec.field(default_factory=list)
+    loop_line: int | None = None
 
 
 class ErrorEvent(EventBase, tag="error"):

@@ -13,7 +13,7 @@ import { choose, keepCodeInHash, langOf, readHash, state, subscribe, toHash, upd
 import { Timeline } from "./timeline.ts";
 import { resolvePointer } from "./pointers.ts";
 import { downloadHtml, downloadPng, downloadSvg, downloadText } from "./downloads.ts";
-import type { Boot, Lesson, Trace } from "./types.ts";
+import type { Boot, Lesson, Trace, TraceEvent } from "./types.ts";
 
 const boot = readBoot();
 const embed = boot.page === "embed";
@@ -343,13 +343,21 @@ function renderFrame(): void {
 function renderTruncation(): void {
   const cut = trace?.truncated;
   // Each skipped event says which iterations it stands for (a program may have several loops).
-  const skipped = (trace?.events ?? []).filter((e) => e.kind === "skipped");
+  const all = (trace?.events ?? []).filter((e) => e.kind === "skipped");
   const parts: string[] = [];
-  if (skipped.length) {
-    const ranges = skipped.map((e) => (e.first === e.last ? String(e.first) : `${String(e.first)}–${String(e.last)}`));
-    const events = skipped.reduce((n, e) => n + Object.values((e.counts as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0), 0);
-    const curve = (trace?.series ?? []).some((s) => s.source === "loss" && s.y.length > 1);
-    parts.push(t(curve ? "truncatedCurve" : "truncated", { n: events, ranges: ranges.join(", ") }));
+  const range = (e: TraceEvent) => (e.first === e.last ? String(e.first) : `${String(e.first)}–${String(e.last)}`);
+  const count = (list: TraceEvent[]) => list.reduce((n, e) => n + Object.values((e.counts as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0), 0);
+  const curve = (trace?.series ?? []).some((s) => s.source === "loss" && s.y.length > 1);
+  // Iterations of the top loop, then steps of a loop inside it (an epoch's mini-batches),
+  // each range said once.
+  const outer = all.filter((e) => e.loop_line == null);
+  if (outer.length) {
+    parts.push(t(curve ? "truncatedCurve" : "truncated", { n: count(outer), ranges: outer.map(range).join(", ") }));
+  }
+  const inner = all.filter((e) => e.loop_line != null);
+  if (inner.length) {
+    const ranges = [...new Set(inner.map((e) => `${range(e)} (${t("line")} ${String(e.loop_line)})`))];
+    parts.push(t("truncatedSteps", { n: count(inner), ranges: ranges.join(", ") }));
   }
   const limit = cut?.limit_hit;
   if (limit) {

@@ -43,7 +43,10 @@ export function describe(e: TraceEvent | null, trace: Trace): string {
     case "retain_grad": return t("nowRetain", { name: name(e.tensor) });
     case "backward_end": return t(e.failed ? "nowBackwardFailed" : "nowBackwardEnd");
     case "warning": return t("nowWarning", { message: String(e.message).slice(0, 100) });
-    case "skipped": return t("nowSkipped", { a: Number(e.first), b: Number(e.last) });
+    case "skipped":
+      return e.loop_line == null
+        ? t("nowSkipped", { a: Number(e.first), b: Number(e.last) })
+        : t("nowSkippedSteps", { a: Number(e.first), b: Number(e.last), line: Number(e.loop_line) });
     case "plot": return t("nowPlot");
     case "grad_set": return t("nowGradSet", { name: name(e.tensor) });
     default: return e.kind;

@@ -345,6 +345,23 @@ def test_a_trace_cut_by_the_node_limit_says_so_and_keeps_its_backward_root(
     assert set(backward["root_nodes"]) <= kept
 
 
+def test_left_out_steps_of_an_inner_loop_are_said_once_with_their_loop(
+    page: Page, live_server: str
+) -> None:
+    program = (
+        "import torch\nw = torch.zeros(1, requires_grad=True)\nfor epoch in range(3):\n"
+        "    for step in range(10):\n        loss = ((w - 1) ** 2).sum()\n        loss.backward()\n"
+        "        with torch.no_grad():\n            w -= 0.1 * w.grad\n        w.grad = None\n"
+    )
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    notice = page.locator(".notice")
+    expect(notice).to_contain_text("the detail of the inner loop's steps 3–7 (line 4) is left out")
+    expect(notice).to_contain_text("the loss curve has every step")
+    expect(page.locator(".chart__svg")).to_have_count(1)
+
+
 def test_what_to_watch_pointers_jump_to_their_moment(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/#lang=en")
     wait_for_trace(page)

@@ -19,6 +19,8 @@ from gradstage.schema import (
 from gradstage.tracer import trace_program
 from gradstage.tracer.build import fit_to_size
 
+from tests.tracer.oracle import program, run_plainly
+
 REGRESSION = """
 import pytest
 import torch
@@ -513,3 +515,18 @@ def test_a_trace_too_large_for_the_sandbox_keeps_its_first_events_and_its_error(
     )
     assert all(t.first_event is None or t.first_event < kept for t in fitted.tensors)
     assert decode(encode(fitted)) == fitted
+
+
+def test_the_steps_of_an_inner_loop_keep_their_detail_for_the_first_and_last_only() -> None:
+    trace = trace_program(program("epochs_of_minibatches").source)
+    assert trace.error is None
+    skipped = [e for e in trace.events if isinstance(e, SkippedEvent)]
+    # Twelve mini-batches an epoch: steps 0-2 and 10-11 in detail, 3-9 left out, four times.
+    assert [(e.first, e.last, e.loop_line) for e in skipped] == [(3, 9, 13)] * 4
+    assert all(e.counts["backward"] == 7 for e in skipped)
+    losses = next(s for s in trace.series if s.source == "loss")
+    plain = run_plainly(program("epochs_of_minibatches").source)
+    assert trace.stdout == plain.stdout
+    assert len(losses.y) == 48
+    backwards = [e for e in trace.events if isinstance(e, BackwardEvent)]
+    assert len(backwards) == 4 * 5

@@ -289,16 +289,23 @@ class _LoopMarks:
             if rec.unnamed_tensors():
                 rec.user_frame()  # names what the previous step bound
             rec.enter_step(depth, self.path)
+            if self.timeline_depth is not None and depth == self.timeline_depth + 1:
+                # The steps of a loop in each iteration of the top one (an epoch's
+                # mini-batches) keep their detail for the first and last steps only, too.
+                rec.inner_step(stack[depth][1], loop_line, self._light(stack[depth]))
             return
         rec.user_frame()
         rec.enter_step(depth, self.path)
-        _, index, count, _ = stack[depth]
-        limits = rec.limits
+        rec.begin_iteration(stack[depth][1], loop_line, light=self._light(stack[depth]))
+
+    def _light(self, running: list[Any]) -> bool:
+        """Whether this step of a loop is left out: between the first and the last steps kept
+        when its length is known, else once its detail costs too much time."""
+        _, index, count, _ = running
+        limits = self.rec.limits
         if count is not None:
-            light = limits.detail_first <= index < count - limits.detail_last
-        else:
-            light = index >= limits.detail_first and rec.detail_costs_too_much()
-        rec.begin_iteration(index, loop_line, light=light)
+            return bool(limits.detail_first <= index < count - limits.detail_last)
+        return index >= limits.detail_first and self.rec.detail_costs_too_much()
 
     def loop(
         self, loop_line: int, iterable: Any, top: bool = True, early: bool = False
@@ -321,6 +328,9 @@ class _LoopMarks:
         """Loops from ``depth`` inwards are over."""
         if depth >= len(self.stack):
             return
+        top = self.timeline_depth
+        if top is not None and depth <= top + 1 < len(self.stack):
+            self.rec.end_inner()  # the loop inside the top one is over (or both are)
         del self.stack[depth:]
         self.path = self.path[:depth]
         self.rec.leave_loops(depth, self.path)

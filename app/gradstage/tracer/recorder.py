@@ -123,6 +123,7 @@ class Recorder:
         self.seeded_by_program = False
         self.light = False
         self.no_light = False
+        self.iteration_light = False  # the top loop's current iteration is left out
         self._cpu_started = time.process_time()
         self.warning_tensor: str | None = None  # the tensor whose .grad is being read
         self._named_at: set[tuple[int, int]] = set()
@@ -311,15 +312,33 @@ class Recorder:
         """A top-level loop starts iteration ``index``; ``light`` when its detail will be left
         out anyway (only structure, series and counts are recorded)."""
         light = light and not self.no_light
-        self.light = light
+        self.light = self.iteration_light = light
         self.timeline.begin_iteration(index, loop_line, light=light)
         values.CAPTURE = not light
         self.emit("iteration", line=loop_line, index=index, loop_line=loop_line)
 
+    def inner_step(self, index: int, loop_line: int, light: bool) -> None:
+        """A step of a loop directly inside the top loop begins (the mini-batches of an
+        epoch); ``light`` when it falls between the first and last steps kept in detail."""
+        if self.iteration_light:
+            return  # the whole iteration is left out already
+        light = light and not self.no_light
+        self.light = light
+        values.CAPTURE = not light
+        self.timeline.inner_step(index, loop_line, light)
+
+    def end_inner(self) -> None:
+        """That inner loop is over: its iteration of the top loop goes on in detail."""
+        if self.iteration_light:
+            return
+        self.timeline.end_inner()
+        self.light = False
+        values.CAPTURE = True
+
     def end_loop(self) -> None:
         """A top-level loop finished."""
         self.timeline.end_loop()
-        self.light = False
+        self.light = self.iteration_light = False
         values.CAPTURE = True
 
     def leave_light(self) -> None:

@@ -36,15 +36,26 @@ class _Skip:
     counts: dict[str, int] = field(default_factory=dict)
     pinned: list[Ev] = field(default_factory=list)
     output: list[list[str]] = field(default_factory=list)  # [stream, text], in order
+    # Steps of a loop inside a kept iteration (its line), not iterations of the top loop.
+    loop_line: int | None = None
 
     def count(self, ev: Ev) -> None:
         self.counts[ev.kind] = self.counts.get(ev.kind, 0) + 1
         if ev.kind == "print":
-            stream = ev.fields.get("stream", "stdout")
-            if self.output and self.output[-1][0] == stream:
-                self.output[-1][1] += ev.fields["text"]
-            else:
-                self.output.append([stream, ev.fields["text"]])
+            self._printed(ev.fields.get("stream", "stdout"), ev.fields["text"])
+
+    def merge(self, other: _Skip) -> None:
+        """Take in what another marker left out (its counts and output, in order)."""
+        for kind, n in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+        for stream, text in other.output:
+            self._printed(stream, text)
+
+    def _printed(self, stream: str, text: str) -> None:
+        if self.output and self.output[-1][0] == stream:
+            self.output[-1][1] += text
+        else:
+            self.output.append([stream, text])
 
 
 class Timeline:
@@ -66,12 +77,20 @@ class Timeline:
         self.limit_hit: str | None = None
         self._count = 0
         self._light = False
+        # Steps of an inner loop left out inside a kept iteration: their counts, the step.
+        self._inner: _Skip | None = None
+        self._inner_step = 0
 
     def add(self, ev: Ev) -> Ev | None:
         """Append an event; returns it, or None when the event cap dropped it."""
         if self._count >= self.max_events and ev.kind not in ("error", "iteration"):
             self.dropped += 1
             self.limit_hit = self.limit_hit or "max_events"
+            return None
+        if self._inner is not None:
+            self._inner.last = self._inner_step
+            self._inner.count(ev)
+            self.dropped += 1
             return None
         if self._light:
             self._count_skipped(ev)
@@ -82,6 +101,28 @@ class Timeline:
         else:
             self.kept.append(ev)
         return ev
+
+    def inner_step(self, index: int, loop_line: int, light: bool) -> None:
+        """A step of a loop inside the current iteration of the top loop begins; ``light``:
+        its detail is left out (it is between the first and the last steps kept). Left-out
+        steps in a row become one ``skipped`` marker where they were."""
+        if light and not self._light:
+            if self._inner is None:
+                self._inner = _Skip(first=index, last=index, loop_line=loop_line)
+            self._inner_step = index
+        else:
+            self.end_inner()
+
+    def end_inner(self) -> None:
+        """Steps of an inner loop are kept in detail again (or it ended): the marker of those
+        left out takes their place."""
+        skip, self._inner = self._inner, None
+        if skip is None:
+            return
+        if self._segment is not None:
+            self._segment.append(skip)  # type: ignore[arg-type]
+        else:
+            self.kept.append(skip)
 
     def begin_iteration(self, index: int, loop_line: int, light: bool = False) -> None:
         """Close the previous iteration's group and open a new one.
@@ -116,6 +157,7 @@ class Timeline:
         self.loop_line = None
 
     def _close_segment(self) -> None:
+        self.end_inner()
         segment = self._segment
         self._segment = None
         self._light = False
@@ -131,6 +173,7 @@ class Timeline:
 
     def leave_light(self) -> None:
         """The current iteration is recorded in detail from here on."""
+        self.end_inner()
         if self._light:
             self._light = False
             self._segment = []
@@ -145,7 +188,7 @@ class Timeline:
         self.dropped += 1
 
     def _mark_detailed(self, segment: list[Ev]) -> None:
-        if segment and segment[0].iteration is not None:
+        if segment and isinstance(segment[0], Ev) and segment[0].iteration is not None:
             self.detailed.append(segment[0].iteration)
 
     def _drop(self, segment: list[Ev]) -> None:
@@ -157,6 +200,9 @@ class Timeline:
         self._skip.first = min(self._skip.first, index)
         self._skip.last = max(self._skip.last, index)
         for ev in segment:
+            if isinstance(ev, _Skip):  # inner steps already left out (and counted)
+                self._skip.merge(ev)
+                continue
             if ev.kind in PINNED and len(self._skip.pinned) < 20:
                 self._skip.pinned.append(ev)
                 continue
@@ -183,4 +229,5 @@ def skip_fields(item: Any) -> dict[str, Any]:
         "last": item.last,
         "counts": dict(item.counts),
         "output": [Output(text=text, stream=stream) for stream, text in item.output],
+        "loop_line": item.loop_line,
     }
