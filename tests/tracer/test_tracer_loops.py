@@ -530,3 +530,19 @@ def test_the_steps_of_an_inner_loop_keep_their_detail_for_the_first_and_last_onl
     assert len(losses.y) == 48
     backwards = [e for e in trace.events if isinstance(e, BackwardEvent)]
     assert len(backwards) == 4 * 5
+
+
+def test_a_loop_over_layers_inside_the_training_loop_keeps_every_layer() -> None:
+    # Its steps call no backward(): they are one forward pass, all of it worth seeing.
+    source = (
+        "import torch\nimport torch.nn as nn\ntorch.manual_seed(0)\n"
+        "layers = [nn.Linear(2, 2) for _ in range(8)]\n"
+        "opt = torch.optim.SGD([p for l in layers for p in l.parameters()], lr=0.1)\n"
+        "x = torch.randn(4, 2)\nfor epoch in range(3):\n    h = x\n    for layer in layers:\n"
+        "        h = torch.tanh(layer(h))\n    loss = h.pow(2).mean()\n    opt.zero_grad()\n"
+        "    loss.backward()\n    opt.step()\n"
+    )
+    trace = trace_program(source)
+    assert trace.error is None
+    assert not any(isinstance(e, SkippedEvent) for e in trace.events)
+    assert sum(1 for e in trace.events if isinstance(e, OpEvent) and e.op == "tanh") == 24

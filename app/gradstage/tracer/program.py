@@ -246,12 +246,13 @@ class _Bytes:
 class _LoopMarks:
     """Receives the step markers inserted into the program's loops (see ``loops.py``).
 
-    Loops nest at run time: ``stack`` holds each running loop's ``[line, step, total, run]``,
-    outermost first. Each step of any loop gets fresh site counts, so its ops reuse the ids of
-    the same ops in the previous step; the first ``top`` loop that runs (and while it runs) also
-    groups the timeline into iterations. ``run`` tells apart two runs of one loop in the same
-    step of the code around it (a function with a loop, called twice): they do not share ids,
-    while the run of an inner loop in each step of the outer one does.
+    Loops nest at run time: ``stack`` holds each running loop's ``[line, step, total, run,
+    backward calls before it]``, outermost first. Each step of any loop gets fresh site
+    counts, so its ops reuse the ids of the same ops in the previous step; the first ``top``
+    loop that runs (and while it runs) also groups the timeline into iterations. ``run``
+    tells apart two runs of one loop in the same step of the code around it (a function with
+    a loop, called twice): they do not share ids, while the run of an inner loop in each step
+    of the outer one does.
     """
 
     def __init__(self, rec: Recorder) -> None:
@@ -276,7 +277,7 @@ class _LoopMarks:
         else:
             found = self._depth(loop_line)
             if found is None:
-                stack.append([loop_line, 0, total, rec.loop_run(loop_line)])
+                stack.append([loop_line, 0, total, rec.loop_run(loop_line), rec.backward_count])
                 self.path = (*self.path, (loop_line, stack[-1][3]))
                 depth = len(stack) - 1
                 if top and self.timeline_depth is None:
@@ -290,9 +291,12 @@ class _LoopMarks:
                 rec.user_frame()  # names what the previous step bound
             rec.enter_step(depth, self.path)
             if self.timeline_depth is not None and depth == self.timeline_depth + 1:
-                # The steps of a loop in each iteration of the top one (an epoch's
-                # mini-batches) keep their detail for the first and last steps only, too.
-                rec.inner_step(stack[depth][1], loop_line, self._light(stack[depth]))
+                # The steps of a loop in each iteration of the top one that train (an epoch's
+                # mini-batches: they call backward()) keep their detail for the first and
+                # last steps only, too; a loop over a model's layers keeps all of it.
+                running = stack[depth]
+                trains = rec.backward_count > running[4]
+                rec.inner_step(running[1], loop_line, trains and self._light(running))
             return
         rec.user_frame()
         rec.enter_step(depth, self.path)
@@ -301,7 +305,7 @@ class _LoopMarks:
     def _light(self, running: list[Any]) -> bool:
         """Whether this step of a loop is left out: between the first and the last steps kept
         when its length is known, else once its detail costs too much time."""
-        _, index, count, _ = running
+        _, index, count, *_ = running
         limits = self.rec.limits
         if count is not None:
             return bool(limits.detail_first <= index < count - limits.detail_last)
