@@ -123,6 +123,8 @@ class TraceError(msgspec.Struct, frozen=True, omit_defaults=True):
     explanation: str | None = None
     # Machine-readable reason for errors raised by gradstage itself (limits, sandbox).
     code: str | None = None
+    # The explanation in Simplified Chinese, when there is one.
+    explanation_zh: str | None = None
 
 
 TensorKind = Literal["leaf", "param", "nonleaf", "constant", "detached", "grad"]
@@ -387,6 +389,7 @@ class WarningEvent(EventBase, tag="warning"):
     category: str = ""
     message: str = ""
     explanation: str | None = None
+    explanation_zh: str | None = None
     tensor: str | None = None
 
 
@@ -404,6 +407,7 @@ class AnomalyEvent(EventBase, tag="anomaly"):
     backward: str | None = None
     what: str = ""
     explanation: str = ""
+    explanation_zh: str | None = None
 
 
 class IterationEvent(EventBase, tag="iteration"):
@@ -439,6 +443,7 @@ class ErrorEvent(EventBase, tag="error"):
     type: str = ""
     message: str = ""
     explanation: str | None = None
+    explanation_zh: str | None = None
     node: str | None = None
 
 

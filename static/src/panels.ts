@@ -2,10 +2,17 @@
 import { el } from "./dom.ts";
 import { num } from "./format.ts";
 import { t } from "./i18n.ts";
+import { state } from "./store.ts";
 import type { Frame } from "./playback.ts";
-import type { Series, Trace } from "./types.ts";
+import type { Series, Trace, TraceError, TraceEvent } from "./types.ts";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An explanation in the page's language: the server's Chinese one where it has it. */
+function explained(x: TraceError | TraceEvent): string {
+  const zh = state.lang === "zh-CN" ? x.explanation_zh : null;
+  return String(zh ?? x.explanation ?? "");
+}
 
 export function consoleView(frame: Frame | null, trace: Trace | null, atEnd: boolean): HTMLElement {
   const box = el("section", { class: "console" }, el("h2", {}, t("console")));
@@ -22,7 +29,7 @@ export function consoleView(frame: Frame | null, trace: Trace | null, atEnd: boo
   box.append(out);
   const event = frame?.event;
   if (event?.kind === "anomaly" && event.explanation) {
-    box.append(el("div", { class: "console__note", role: "note" }, el("strong", {}, t("whyAnomaly")), el("p", {}, String(event.explanation))));
+    box.append(el("div", { class: "console__note", role: "note" }, el("strong", {}, t("whyAnomaly")), el("p", {}, explained(event))));
   }
   const error = trace?.error;
   if (error && (atEnd || frame?.errorLine != null || frame?.event?.kind === "error")) {
@@ -30,7 +37,7 @@ export function consoleView(frame: Frame | null, trace: Trace | null, atEnd: boo
       el("div", { class: "console__error", role: "alert" },
         el("strong", {}, error.line ? t("errorAt", { line: error.line }) : error.type),
         el("pre", {}, error.message ? `${error.type}: ${error.message}` : error.type),
-        error.explanation ? el("p", {}, error.explanation) : null),
+        error.explanation ? el("p", {}, explained(error)) : null),
     );
   }
   return box;

@@ -9,7 +9,7 @@ export interface Value {
   imag?: Num[]; real_part_only?: boolean; layout?: string;
 }
 
-export interface TraceError { type: string; message: string; line?: number | null; explanation?: string | null; code?: string | null }
+export interface TraceError { type: string; message: string; line?: number | null; explanation?: string | null; explanation_zh?: string | null; code?: string | null }
 
 export interface TensorInfo {
   id: string; shape: number[]; dtype: string; kind: "leaf" | "param" | "nonleaf" | "constant" | "detached" | "grad";

@@ -362,6 +362,19 @@ def test_left_out_steps_of_an_inner_loop_are_said_once_with_their_loop(
     expect(page.locator(".chart__svg")).to_have_count(1)
 
 
+def test_in_chinese_an_error_is_explained_in_chinese(page: Page, live_server: str) -> None:
+    program = "import torch\nx = torch.ones(2, requires_grad=True)\ny = x * 2\ny.backward()\n"
+    page.goto(f"{live_server}/#lang=en")
+    wait_for_trace(page)
+    run_program(page, program)
+    page.get_by_role("combobox", name="Language").select_option("zh-CN")
+    page.keyboard.press("End")
+    error = page.locator(".console__error")
+    expect(error).to_contain_text("第 4 行出错")
+    expect(error).to_contain_text("grad can be implicitly created only for scalar outputs")
+    expect(error).to_contain_text("向量-雅可比积")  # the explanation, in Chinese
+
+
 def test_what_to_watch_pointers_jump_to_their_moment(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/#lang=en")
     wait_for_trace(page)

@@ -58,6 +58,27 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# The same explanations in Simplified Chinese ({limit} as in English).
+REASONS_ZH: dict[str, str] = {
+    "time_limit": "程序运行时间超过了允许的上限（{limit}）。找找永不结束的循环，或减少迭代次数。",
+    "memory_limit": "程序申请的内存超过了允许的上限（{limit}）。请使用更小的张量。",
+    "output_limit": "程序打印的内容超过了 {limit}，在那里被停止。"
+    "少打印一些（例如每 100 次迭代才打印一次）。",
+    "trace_too_large": "程序生成的追踪超过了 {limit}。请使用更少或更小的张量。",
+    "crash": "程序在结束前突然停止（崩溃，或它自己结束了进程），所以只显示它打印的内容。",
+    "forbidden": "程序试图使用这里没有的东西（文件、进程、网络）。"
+    "程序在沙箱中运行，可以使用 torch、math 和 random。",
+    "invalid_result": "工作进程送回的不是有效的追踪，已被丢弃。",
+    "source_too_large": "程序超过了允许的长度（{limit}）。",
+    "unavailable": "现在没有可用的沙箱工作进程。请稍后再试。",
+}
+FILES_ZH = "这里不能读写文件。"
+SAVE_ZH = (
+    "这里不能保存文件：torch.save 没有地方可写。要保留模型最好的权重，请改为复制："
+    "best = copy.deepcopy(model.state_dict())，之后用 model.load_state_dict(best) 恢复。"
+)
+
+
 def _size(n: float) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MiB"
 
@@ -92,6 +113,7 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
         message=message or _first_sentence(explanation),
         explanation=explanation,
         code=code,
+        explanation_zh=REASONS_ZH[code].format(limit=limit_text(code, limits)),
     )
     events: list[PrintEvent | ErrorEvent] = []
     if stdout:
@@ -102,6 +124,7 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
             type=error.type,
             message=error.message,
             explanation=error.explanation,
+            explanation_zh=error.explanation_zh,
         )
     )
     return Trace(
@@ -152,7 +175,9 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
     else:
         return trace
     explanation = REASONS[code][1].format(limit=limit_text(code, limits))
+    chinese = REASONS_ZH[code].format(limit=limit_text(code, limits))
     if saved:
+        chinese = SAVE_ZH
         explanation = (
             "Saving files is not available here: torch.save has nowhere to write. To keep a "
             "model's best weights, copy them instead: best = copy.deepcopy(model.state_dict()), "
@@ -160,6 +185,7 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
         )
     elif refused is not None and refused.group(1) != "1":
         explanation = "Reading and writing files is not available here. " + explanation
+        chinese = FILES_ZH + chinese
     allocator = _ALLOCATOR.search(text)
     if allocator is not None:
         # torch's own words start with where in its C++ source the check failed: what the
@@ -171,10 +197,17 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
                 f"The program asked for {_amount(int(asked.group(1)))} at once, more memory than "
                 f"it is allowed ({limit_text(code, limits)}). Use smaller tensors."
             )
-    trace.error = msgspec.structs.replace(err, code=code, explanation=explanation, message=text)
+            chinese = (
+                f"程序一次申请了 {_amount(int(asked.group(1)))}，超过了允许的内存上限"
+                f"（{limit_text(code, limits)}）。请使用更小的张量。"
+            )
+    trace.error = msgspec.structs.replace(
+        err, code=code, explanation=explanation, explanation_zh=chinese, message=text
+    )
     for event in trace.events:
         if isinstance(event, ErrorEvent):
             event.message, event.explanation = text, explanation
+            event.explanation_zh = chinese
     return trace
 
 

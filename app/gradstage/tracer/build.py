@@ -10,6 +10,7 @@ import msgspec
 import torch
 
 from gradstage import schema as s
+from gradstage.tracer.chinese import in_chinese
 from gradstage.tracer.graph import TensorRec, grad_fn_of
 from gradstage.tracer.recorder import Recorder
 from gradstage.tracer.timeline import Ev, is_skip, skip_fields
@@ -62,6 +63,8 @@ def _number(v: Any) -> Any:
 
 def _event(seq: int, ev: Ev) -> Any:
     fields = {k: _convert(v) for k, v in ev.fields.items()}
+    if fields.get("explanation"):
+        fields["explanation_zh"] = in_chinese(fields["explanation"])
     if ev.kind == "optimizer":
         fields["params"] = [s.ParamStep(**p) for p in fields["params"]]
     return _EVENT_TYPES[ev.kind](seq=seq, line=ev.line, iteration=ev.iteration, **fields)
@@ -203,7 +206,7 @@ def build_trace(
     trace_error = None
     if error is not None:
         node = error.pop("node", None)
-        trace_error = s.TraceError(**error)
+        trace_error = s.TraceError(**error, explanation_zh=in_chinese(error.get("explanation")))
         events.append(
             s.ErrorEvent(
                 seq=len(events),
@@ -211,6 +214,7 @@ def build_trace(
                 type=trace_error.type,
                 message=trace_error.message,
                 explanation=trace_error.explanation,
+                explanation_zh=trace_error.explanation_zh,
                 node=node,
             )
         )
