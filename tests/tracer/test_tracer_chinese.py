@@ -74,3 +74,21 @@ def test_limits_and_refusals_carry_their_chinese() -> None:
     assert classified is not None
     assert classified.explanation_zh is not None
     assert "373 GiB" in classified.explanation_zh
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("import os\n", "操作系统"),
+        ("import socket\n", "网络"),
+        ("print(open('data.txt').read())\n", "读写文件"),
+        ("eval('1 + 1')\n", "把文本当作代码运行"),
+    ],
+)
+def test_the_prechecks_refusals_carry_their_chinese(source: str, says: str) -> None:
+    from gradstage.sandbox.precheck import precheck
+
+    refused = precheck(source)
+    assert refused is not None
+    assert refused.explanation_zh is not None
+    assert says in refused.explanation_zh

@@ -382,6 +382,7 @@ def _refusal(error: Any) -> Trace:
         type=error.type,
         message=error.message,
         explanation=error.explanation,
+        explanation_zh=error.explanation_zh,
     )
     return Trace(
         schema_version=SCHEMA_VERSION,

@@ -30,6 +30,23 @@ BLOCKED_MODULES = {
     "tempfile": "files",
     "builtins": "the interpreter's internals",
 }
+# The same in Simplified Chinese.
+_IN_CHINESE = {
+    "the operating system": "操作系统",
+    "running other programs": "运行其他程序",
+    "the network": "网络",
+    "native code": "原生代码",
+    "files": "文件",
+    "starting processes": "启动进程",
+    "threads": "线程",
+    "signals": "信号",
+    "importing by name": "按名字导入模块",
+    "loading pickled objects": "加载 pickle 序列化的对象",
+    "the interpreter's internals": "解释器内部",
+    "reading and writing files": "读写文件",
+    "running code from text": "把文本当作代码运行",
+    "the debugger": "调试器",
+}
 _FILE_CALLS = {"open": "reading and writing files", "exec": "running code from text",
                "eval": "running code from text", "compile": "running code from text",
                "__import__": "importing by name", "breakpoint": "the debugger"}  # fmt: skip
@@ -57,6 +74,8 @@ def precheck(source: str) -> TraceError | None:
                     explanation=f"Programs run in a sandbox without access to "
                     f"{BLOCKED_MODULES[top]}. Use torch, math and random.",
                     code="forbidden",
+                    explanation_zh=f"程序在沙箱中运行，不能使用{_IN_CHINESE[BLOCKED_MODULES[top]]}。"
+                    "请使用 torch、math 和 random。",
                 )
         if (
             isinstance(node, ast.Call)
@@ -70,5 +89,6 @@ def precheck(source: str) -> TraceError | None:
                 line=node.lineno,
                 explanation=f"Programs run in a sandbox: {what} is not available here.",
                 code="forbidden",
+                explanation_zh=f"程序在沙箱中运行：这里不能{_IN_CHINESE[what]}。",
             )
     return None
