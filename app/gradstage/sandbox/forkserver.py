@@ -100,7 +100,10 @@ def _child(inbox: socket.socket) -> None:
 
         def send(trace: Trace) -> None:
             trace.meta.layers = layers
-            view = memoryview(encode(fit_to_size(trace, limits.trace_bytes)))
+            data = encode(trace)
+            if len(data) > limits.trace_bytes:
+                data = encode(fit_to_size(trace, limits.trace_bytes))
+            view = memoryview(data)
             while view:
                 view = view[os.write(trace_fd, view) :]
             os.close(trace_fd)

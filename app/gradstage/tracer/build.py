@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -88,6 +89,12 @@ def _final_grad(rec: TensorRec) -> Snapshot | None:
     return rec.last_grad
 
 
+def _events(items: list[Any]) -> Iterator[Ev]:
+    """Every event kept, those a skipped marker pins included."""
+    for item in items:
+        yield from item.pinned if is_skip(item) else [item]
+
+
 def _nodes_kept(nodes: dict[str, Any], items: list[Any], limit: int) -> set[str] | None:
     """Which Nodes a Trace with more than ``limit`` keeps (None: all of them).
 
@@ -100,16 +107,15 @@ def _nodes_kept(nodes: dict[str, Any], items: list[Any], limit: int) -> set[str]
         return None
     wanted: dict[str, None] = {}
     ran: dict[str, None] = {}
-    for item in items:
-        for ev in item.pinned if is_skip(item) else [item]:
-            node = ev.fields.get("node")
-            if ev.kind == "node":
-                ran[node] = None
-            elif node is not None:
-                wanted[node] = None
-            for root in ev.fields.get("root_nodes") or ():
-                if root is not None:
-                    wanted[root] = None
+    for ev in _events(items):
+        node = ev.fields.get("node")
+        if ev.kind == "node":
+            ran[ev.fields["node"]] = None
+        elif node is not None:
+            wanted[node] = None
+        for root in ev.fields.get("root_nodes") or ():
+            if root is not None:
+                wanted[root] = None
     kept = [n for n in wanted if n in nodes][:limit]
     kept_set = set(kept)
     rest = [n for n in ran if n not in kept_set and n in nodes]
@@ -137,10 +143,9 @@ def _orphan_parameters(registry: Any, items: list[Any]) -> set[str]:
         return dead
     # And what was read off them on the way (the copy's p.data).
     dead |= {r.id for r in registry.tensors.values() if r.cut_from in dead and gone(r)}
-    for item in items:
-        for ev in item.pinned if is_skip(item) else [item]:
-            if not _only_about(ev, dead):
-                dead -= _ids_in(ev.fields, dead)
+    for ev in _events(items):
+        if not _only_about(ev, dead):
+            dead -= _ids_in(ev.fields, dead)
     return dead
 
 

@@ -211,7 +211,10 @@ class ForwardMode(TorchFunctionMode):
             return out
         if name == "detach_" and args:
             return self._detach_(func, args, kwargs)
-        return self._op(func, name, args, kwargs)
+        out = self._op(func, name, args, kwargs)
+        if name == "detach" and args:
+            self._alias(out, args[0])
+        return out
 
     def _detach_(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``t.detach_()``: the same object leaves the graph."""
@@ -270,10 +273,7 @@ class ForwardMode(TorchFunctionMode):
             )
             held = [(t, h) for t, h in ((t, self._held(t)) for t in targets) if h is not None]
             if not held:
-                out = func(*args, **kwargs)
-                if name == "detach":
-                    self._alias(out, args[0])
-                return out
+                return func(*args, **kwargs)
             # A parameter the program has not met yet is being made (torch.empty, then its
             # init): what its memory held before is not a value.
             befores = [snap(h) if rec.registry.known(h) is not None else None for _, h in held]
@@ -295,8 +295,6 @@ class ForwardMode(TorchFunctionMode):
         grad_before = snap(target) if grad_owner is not None else None
 
         out = func(*args, **kwargs)
-        if name == "detach":
-            self._alias(out, args[0])
 
         if grad_owner is not None:
             owner = rec.tensor(grad_owner)

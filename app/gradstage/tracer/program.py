@@ -572,7 +572,7 @@ def trace_program(
         except RecursionError:
             # Nesting deeper than the loop marker can walk (a sum of hundreds of terms): the
             # program runs as written, its loops not grouped on the timeline.
-            code = compile(ast.parse(source, filename=PROGRAM_FILE), PROGRAM_FILE, "exec")
+            code = compile(source, PROGRAM_FILE, "exec")
     except SyntaxError as exc:
         line = exc.lineno
         if line is None and "\x00" in source:  # "source code cannot contain null bytes"

@@ -77,9 +77,8 @@ class Timeline:
         self.limit_hit: str | None = None
         self._count = 0
         self._light = False
-        # Steps of an inner loop left out inside a kept iteration: their counts, the step.
+        # Steps of an inner loop left out inside a kept iteration, counted.
         self._inner: _Skip | None = None
-        self._inner_step = 0
 
     def add(self, ev: Ev) -> Ev | None:
         """Append an event; returns it, or None when the event cap dropped it."""
@@ -88,7 +87,6 @@ class Timeline:
             self.limit_hit = self.limit_hit or "max_events"
             return None
         if self._inner is not None:
-            self._inner.last = self._inner_step
             self._inner.count(ev)
             self.dropped += 1
             return None
@@ -109,7 +107,7 @@ class Timeline:
         if light and not self._light:
             if self._inner is None:
                 self._inner = _Skip(first=index, last=index, loop_line=loop_line)
-            self._inner_step = index
+            self._inner.last = index
         else:
             self.end_inner()
 

@@ -108,18 +108,23 @@ class Snapshot:
 
     def __init__(self, t: torch.Tensor, contents: bool = True) -> None:
         self._layout = None
+        if not contents:
+            self._describe(t)
+            return
         try:
-            if not contents:
-                raise RuntimeError("not asked for")
             self._take(t)
         except RuntimeError:
             # Nothing to read: inside torch.func transforms (vmap's batched tensors refuse
             # .item()), meta tensors, freed storage. The shape and dtype are still known.
-            self._data = self._chunk = self._imag = None
-            self._shape = list(t.shape)
-            self._dtype = _dtype_name(t)
-            self._value = Value(shape=self._shape, dtype=self._dtype)
-            self._finite = True
+            self._describe(t)
+
+    def _describe(self, t: torch.Tensor) -> None:
+        """The shape and dtype only."""
+        self._data = self._chunk = self._imag = None
+        self._shape = list(t.shape)
+        self._dtype = _dtype_name(t)
+        self._value = Value(shape=self._shape, dtype=self._dtype)
+        self._finite = True
 
     def _take(self, t: torch.Tensor) -> None:
         with torch._C.DisableTorchFunction():
