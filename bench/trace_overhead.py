@@ -2,15 +2,18 @@
 
 Prints, for three programs, the plain run time, the traced run time (the full Trace: every value
 and gradient) and its size. For the ResNet-18-shaped model (c) it also prints what torchviz
-costs to draw the same autograd graph: ``make_dot`` + Graphviz rendering it to SVG, alone and
-with the forward pass it needs, next to what the tracer adds to the run.
+costs to draw its autograd graph: ``make_dot`` + Graphviz rendering it to SVG, alone and with
+the forward pass it needs, next to what the tracer adds to the run. torchviz draws it twice:
+as it does by default (the grad_fn Nodes and the leaves) and with what the Trace's graph holds
+besides (each Node's saved tensors and saved attributes: ``show_saved``, ``show_attrs``).
 
     .venv/bin/python bench/trace_overhead.py            # needs: pip install torchviz graphviz
                                                         #        apt-get install graphviz
 Times are medians, CPU single-threaded (as the sandbox workers run). The runs of (c) are
-interleaved (plain, traced, torchviz, plain, ...) so that a busy moment of a shared machine
-falls on all of them alike. (c) starts every run, as a program does, with parameters that have
-no ``.grad`` yet (the model itself is built once, outside the measured code).
+interleaved (plain, traced, torchviz, torchviz with saved, plain, ...) so that a busy moment of
+a shared machine falls on all of them alike. (c) starts every run, as a program does, with
+parameters that have no ``.grad`` yet (the model itself is built once, outside the measured
+code).
 """
 
 from __future__ import annotations
@@ -61,8 +64,13 @@ def _torchviz_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def _torchviz(names: dict[str, object]) -> tuple[float, float]:
-    """(forward, make_dot + SVG render) of the model's graph, in seconds."""
+def _torchviz(names: dict[str, object], full: bool) -> tuple[float, float]:
+    """(forward, make_dot + SVG render) of the model's graph, in seconds.
+
+    ``full``: the graph as the Trace holds it, each Node's saved tensors and saved attributes
+    (stride, padding, ...) included (``show_saved``, ``show_attrs``); otherwise torchviz's
+    default drawing, the grad_fn Nodes and the leaves only.
+    """
     from torchviz import make_dot
 
     model, x = names["model"], names["x"]
@@ -71,7 +79,7 @@ def _torchviz(names: dict[str, object]) -> tuple[float, float]:
     start = time.perf_counter()
     loss = model(x).logsumexp(dim=1).mean()
     forward = time.perf_counter()
-    dot = make_dot(loss, params=dict(model.named_parameters()))
+    dot = make_dot(loss, params=dict(model.named_parameters()), show_attrs=full, show_saved=full)
     dot.pipe(format="svg")
     return forward - start, time.perf_counter() - forward
 
@@ -123,18 +131,22 @@ def main() -> None:
     plains: list[float] = []
     traces: list[tuple[float, int]] = []
     drawings: list[tuple[float, float]] = []
+    full_drawings: list[tuple[float, float]] = []
     for i in range(RESNET_REPEATS + 1):  # the first round warms up
         fresh()
         p = _plain(step, names)
         fresh()
         t = _traced(step, names)
         fresh()
-        d = _torchviz(names) if viz else None
+        d = _torchviz(names, full=False) if viz else None
+        fresh()
+        f = _torchviz(names, full=True) if viz else None
         if i:
             plains.append(p)
             traces.append(t)
-            if d is not None:
+            if d is not None and f is not None:
                 drawings.append(d)
+                full_drawings.append(f)
     plain = statistics.median(plains)
     traced = statistics.median([t[0] for t in traces])
     added = statistics.median([t[0] - p for p, t in zip(plains, traces, strict=True)])
@@ -146,10 +158,17 @@ def main() -> None:
     if not drawings:
         print("torchviz make_dot + Graphviz SVG: not installed (pip install torchviz graphviz)")
         return
-    draw = statistics.median([d[1] for d in drawings])
-    with_forward = statistics.median([d[0] + d[1] for d in drawings])
-    print(f"{'(c) torchviz: make_dot + SVG render':44} {_ms(draw)}")
-    print(f"{'(c) torchviz: forward + make_dot + SVG render':44} {_ms(with_forward)}")
+    for label, runs in (
+        ("grad_fns + leaves (default)", drawings),
+        ("+ saved tensors and attributes", full_drawings),
+    ):
+        draw = statistics.median([d[1] for d in runs])
+        with_forward = statistics.median([d[0] + d[1] for d in runs])
+        print(f"{'(c) torchviz, ' + label + ':':44}")
+        print(
+            f"{'      make_dot + SVG render':44} {_ms(draw)}   tracer/torchviz {added / draw:4.2f}"
+        )
+        print(f"{'      forward + make_dot + SVG render':44} {_ms(with_forward)}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ HOSTILE: dict[str, str] = {
     # ---- recursion, threads, reflection
     "deep_recursion": "import torch\ntorch.sys.setrecursionlimit(10 ** 8)\ndef f(n):\n    return f(n + 1)\nf(0)",
     "thread_bomb": "import torch\nth = torch.importlib.import_module('threading')\nts = [th.Thread(target=lambda: None) for _ in range(10000)]\n[t.start() for t in ts]",
+    # A thread starts inside the sandbox, and is held by all of it: no file, no process.
+    "thread_escape": "import torch\nth = torch.importlib.import_module('threading')\nout = []\ndef f():\n    try:\n        out.append(open('{CANARY}').read())\n    except OSError as e:\n        out.append(str(e))\n    try:\n        out.append(str(torch.os.fork()))\n    except OSError as e:\n        out.append(str(e))\nt = th.Thread(target=f)\nt.start()\nt.join()\nprint(out)",
     "subclasses_escape": "for c in ().__class__.__base__.__subclasses__():\n    if c.__name__ == '_wrap_close':\n        print(c.__init__.__globals__['system']('cat {CANARY}'))",
     "gc_objects": "import gc\nprint([o for o in gc.get_objects() if isinstance(o, str) and 'SECRET' in o][:3])",
     "hook_reads_file": "import torch\nx = torch.ones(2, requires_grad=True)\nx.register_hook(lambda g: print(open('{CANARY}').read()))\n(x * 2).sum().backward()",

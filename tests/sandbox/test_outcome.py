@@ -108,3 +108,15 @@ def test_a_programs_own_exception_keeps_its_type_and_explanation(
     error = classify_program_error(_trace(type_name, message), LIMITS).error
     assert error is not None
     assert (error.code, error.explanation) == (None, "theirs")
+
+
+def test_a_time_limit_in_chinese_names_its_limits_in_chinese() -> None:
+    from gradstage.sandbox.outcome import error_trace
+
+    trace = error_trace("time_limit", Limits(cpu_seconds=5, wall_seconds=10))
+    assert trace.error is not None
+    assert "5 s of CPU, 10 s in all" in (trace.error.explanation or "")
+    chinese = trace.error.explanation_zh or ""
+    assert "CPU 时间 5 秒，总共 10 秒" in chinese
+    assert "of CPU" not in chinese
+    assert "in all" not in chinese

@@ -150,27 +150,56 @@ def test_a_loop_that_never_ends_is_stopped_at_its_line_with_its_graph(
     assert any(t.name == "w" for t in trace.tensors)
 
 
-def test_a_program_that_swallows_its_stop_sends_its_trace_from_where_it_was_given_up(
-    loop: asyncio.AbstractEventLoop,
-) -> None:
-    # Stopped by CPU time (a second before the limit), with wall-clock time to spare even on
-    # a busy machine; its whole loop is inside the try, so the stop is always caught.
+def _alone_with_two_cpu_seconds(loop: asyncio.AbstractEventLoop, source: str) -> Trace:
+    """The Trace of a program stopped by CPU time (a second before the limit), with wall-clock
+    time to spare even on a busy machine, in a pool of its own."""
     pool = SandboxPool(Limits(cpu_seconds=2, wall_seconds=30), concurrency=1)
     loop.run_until_complete(pool.start())
     try:
-        source = (
-            "import torch\nw = torch.ones(2, requires_grad=True)\ny = w * 2\nn = 0\n"
-            "while True:\n    try:\n        while True:\n            n += 1\n"
-            "    except BaseException:\n        pass\n"
-        )
-        trace = loop.run_until_complete(pool.run(source))
+        return loop.run_until_complete(pool.run(source))
     finally:
         loop.run_until_complete(pool.close())
+
+
+def test_a_program_that_swallows_its_stop_sends_its_trace_from_where_it_was_given_up(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Its whole loop is inside the try, so the stop is always caught.
+    source = (
+        "import torch\nw = torch.ones(2, requires_grad=True)\ny = w * 2\nn = 0\n"
+        "while True:\n    try:\n        while True:\n            n += 1\n"
+        "    except BaseException:\n        pass\n"
+    )
+    trace = _alone_with_two_cpu_seconds(loop, source)
     assert trace.error is not None
     assert trace.error.code == "time_limit"
     assert trace.error.line in (5, 6, 7, 8, 9, 10)
     assert "caught" in (trace.error.explanation or "")
     assert {"w", "y"} <= {t.name for t in trace.tensors}
+
+
+def test_a_program_stuck_in_one_long_torch_call_sends_its_trace_from_that_call(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # One call of many seconds (about 80 products of 2000 x 2000 matrices): a signal's
+    # handler cannot run inside it, so the watchdog thread gives the program up there.
+    source = (
+        "import torch\nw = torch.ones(2, requires_grad=True)\ny = w * 2\nprint('before')\n"
+        "a = torch.rand(2000, 2000)\n"
+        "b = torch.linalg.matrix_power(a, 2 ** 40)\n"
+        "print('after')\n"
+    )
+    started = time.monotonic()
+    trace = _alone_with_two_cpu_seconds(loop, source)
+    elapsed = time.monotonic() - started
+    assert trace.error is not None
+    assert trace.error.code == "time_limit"
+    assert trace.error.line == 6
+    assert "one operation" in (trace.error.explanation or "")
+    assert trace.error.explanation_zh
+    assert trace.stdout == "before\n"
+    assert {"w", "y", "a"} <= {t.name for t in trace.tensors}
+    assert elapsed < 30  # sent by the program, not killed at the wall-clock limit
 
 
 def test_honest_programs_keep_succeeding_while_twenty_hostile_ones_run(

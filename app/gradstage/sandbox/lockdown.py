@@ -24,7 +24,7 @@ except (ImportError, OSError):  # pragma: no cover - libseccomp missing on this 
 # Python) rather than a kill, so the learner gets a plain message.
 DENIED_SYSCALLS = (
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "execve", "execveat", "fork", "vfork", "clone3",
+    "execve", "execveat", "fork", "vfork",
     "ptrace", "process_vm_readv", "process_vm_writev",
     "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
     "kill", "tkill", "bpf", "io_uring_setup", "io_uring_enter", "io_uring_register",
@@ -97,6 +97,10 @@ def apply_seccomp() -> bool:
                 continue  # not a syscall on this architecture
         # clone() is how threads start too: only a clone that makes a thread is allowed.
         f.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
+        # clone3() passes its flags in memory, where a filter cannot read them. "Not
+        # implemented" makes the C library fall back to clone(), checked above (EPERM would
+        # make it give up: no thread could start, not even the tracer's own watchdog).
+        f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
         f.load()
     except (OSError, RuntimeError, ValueError):
         return False

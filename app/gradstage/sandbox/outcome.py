@@ -93,8 +93,10 @@ def _first_sentence(text: str) -> str:
     return first if first.endswith(".") else first + "."
 
 
-def limit_text(code: str, limits: Limits) -> str:
-    """The limit that applies to ``code``, in words."""
+def limit_text(code: str, limits: Limits, chinese: bool = False) -> str:
+    """The limit that applies to ``code``, in words (English, or Chinese)."""
+    if code == "time_limit" and chinese:
+        return f"CPU 时间 {limits.cpu_seconds:g} 秒，总共 {limits.wall_seconds:g} 秒"
     return {
         "time_limit": f"{limits.cpu_seconds:g} s of CPU, {limits.wall_seconds:g} s in all",
         "memory_limit": _size(limits.memory_bytes),
@@ -113,7 +115,7 @@ def error_trace(code: str, limits: Limits, stdout: str = "", message: str | None
         message=message or _first_sentence(explanation),
         explanation=explanation,
         code=code,
-        explanation_zh=REASONS_ZH[code].format(limit=limit_text(code, limits)),
+        explanation_zh=REASONS_ZH[code].format(limit=limit_text(code, limits, chinese=True)),
     )
     events: list[PrintEvent | ErrorEvent] = []
     if stdout:
@@ -175,7 +177,7 @@ def classify_program_error(trace: Trace, limits: Limits) -> Trace:
     else:
         return trace
     explanation = REASONS[code][1].format(limit=limit_text(code, limits))
-    chinese = REASONS_ZH[code].format(limit=limit_text(code, limits))
+    chinese = REASONS_ZH[code].format(limit=limit_text(code, limits, chinese=True))
     if saved:
         chinese = SAVE_ZH
         explanation = (

@@ -11,6 +11,7 @@ import linecache
 import operator
 import os
 import random
+import resource
 import signal
 import sys
 import threading
@@ -65,21 +66,34 @@ def _stop_at(limit: float) -> float:
 # finally: blocks), before it counts as having swallowed the stop.
 RESTOP_SECONDS = 0.05
 
+# How late a stop may reach the program before it counts as stuck in one long call (a torch
+# kernel on huge tensors: a signal's handler only runs between two Python instructions), and
+# how often the watchdog that notices it looks.
+STUCK_SECONDS = 0.25
+WATCH_SECONDS = 0.05
+
 
 @contextlib.contextmanager
 def _stopped_in_time(
-    limits: Limits, on: bool, give_up: Callable[[Any], None] | None
+    limits: Limits, on: bool, give_up: Callable[[Any, bool], None] | None
 ) -> Iterator[list[int]]:
     """Stop the program a little before the sandbox's hard time limits would kill it, so that
     its Trace survives: the line it was running and the graph it had built. A timer of CPU
     time and one of wall-clock time (a ``time.sleep``) raise ``TimeLimitExceeded`` in the
-    program wherever it is, between two of its instructions (a long torch kernel finishes
-    first).
+    program wherever it is, between two of its instructions.
 
-    A program still running ``RESTOP_SECONDS`` later caught the exception (a bare ``except:``
-    in a loop): ``give_up`` is then called with the frame it is in, from the timer's handler,
-    and does not return (the sandbox sends the Trace so far and ends the process). Without
-    ``give_up``, it is stopped again, and again. Yields the number of stops so far.
+    ``give_up(frame, long_call)`` sends the Trace so far from where the program is and ends
+    the process (it does not return). It is called:
+
+    - from the timer's handler when the program is still running ``RESTOP_SECONDS`` after a
+      stop: it caught the exception (a bare ``except:`` in a loop);
+    - from a watchdog thread when the stop has not reached the program ``STUCK_SECONDS``
+      after it was due: the program is inside one long call, which a signal cannot
+      interrupt, and ``frame`` is where it called it (``long_call``). Its main thread is then
+      kept from running on while its Trace is built (the handler it runs next blocks).
+
+    Without ``give_up`` a program is stopped again, and again. Yields the number of stops so
+    far.
     """
     stops = [0]
     if not on or threading.current_thread() is not threading.main_thread():
@@ -87,23 +101,57 @@ def _stopped_in_time(
         return
 
     armed = True
+    lock = threading.Lock()
+    taken = threading.Event()  # the watchdog is sending the Trace: the program runs no more
+    over = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
+        if taken.is_set():
+            threading.Event().wait()  # until the process ends
         if not armed:  # the program is over (the timers are being cancelled)
             return
         stops[0] += 1
         if stops[0] > 1 and give_up is not None:
-            give_up(frame)
+            give_up(frame, False)
         signal.setitimer(signal.ITIMER_REAL, RESTOP_SECONDS)
         raise TimeLimitExceeded
+
+    def watch(main: int, cpu_due: float, wall_due: float) -> None:
+        assert give_up is not None
+        while not over.wait(WATCH_SECONDS):
+            if time.process_time() < cpu_due and time.monotonic() < wall_due:
+                continue
+            with lock:
+                if over.is_set():
+                    return
+                taken.set()
+            # Long enough for the Trace to be built before the program's thread could run a
+            # Python instruction again (it waits for the interpreter lock that long, unless
+            # this thread lets go of it in a call of its own).
+            sys.setswitchinterval(30.0)
+            give_up(sys._current_frames().get(main), True)
 
     old_prof = signal.signal(signal.SIGPROF, stop)
     old_alarm = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_PROF, _stop_at(limits.cpu_seconds))
     signal.setitimer(signal.ITIMER_REAL, _stop_at(limits.wall_seconds))
+    if give_up is not None:
+        due = (
+            time.process_time() + _stop_at(limits.cpu_seconds) + STUCK_SECONDS,
+            time.monotonic() + _stop_at(limits.wall_seconds) + STUCK_SECONDS,
+        )
+        watchdog = threading.Thread(
+            target=watch, args=(threading.get_ident(), *due), name="gradstage-watchdog"
+        )
+        watchdog.daemon = True
+        watchdog.start()
     try:
         yield stops
     finally:
+        with lock:
+            over.set()
+        if taken.is_set():
+            threading.Event().wait()  # the watchdog is sending the Trace; the process ends
         armed = False
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -616,12 +664,18 @@ def trace_program(
             tensor=rec.warning_tensor,
         )
 
-    def time_error(line: int | None, caught: bool) -> dict[str, Any]:
+    def time_error(line: int | None, caught: bool, long_call: bool = False) -> dict[str, Any]:
         explanation = (
             "The program ran longer than it is allowed and was stopped at this line. Look for "
             "a loop that never ends, or use fewer iterations."
         )
-        if caught:
+        if long_call:
+            explanation = (
+                "The program ran longer than it is allowed and was stopped at this line, in "
+                "the middle of one operation that took too long to wait for (an operation "
+                "on very large tensors, for example). Use smaller tensors."
+            )
+        elif caught:
             explanation += (
                 " It caught the exception that stopped it (a bare except: or except "
                 "BaseException catches it) and went on, so it was stopped for good here."
@@ -635,16 +689,24 @@ def trace_program(
             "code": "time_limit",
         }
 
-    def give_up(frame: Any) -> None:
-        """The program swallowed its stop: its Trace as it is now goes to ``on_stuck``."""
+    def give_up(frame: Any, long_call: bool) -> None:
+        """The program swallowed its stop, or is stuck in one long call (``long_call``): its
+        Trace as it is now goes to ``on_stuck``."""
         assert on_stuck is not None
+        if long_call:
+            # The program's call goes on using CPU time while the Trace is built: the rest of
+            # the sandbox's allowance (up to its hard limit) is the Trace's.
+            with contextlib.suppress(ValueError, OSError):
+                _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+                resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
         line = None
         while frame is not None and line is None:
             if frame.f_code.co_filename == PROGRAM_FILE:
                 line = frame.f_lineno
             frame = frame.f_back
+        error = time_error(line, not long_call, long_call)
         with torch._C.DisableTorchFunction():
-            on_stuck(_finish(rec, out, err, time_error(line, True), started, source, namespace))
+            on_stuck(_finish(rec, out, err, error, started, source, namespace))
 
     rec.seeded_by_program = "manual_seed" in source
     stops = [0]
