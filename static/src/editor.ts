@@ -13,9 +13,15 @@ const DARK_COLOURS: Record<string, string> = {
   "#30a": "#b9a6ff", "#e40": "#ffab70", "#085": "#6fd6c0", "#256": "#8ccfe6", "#00c": "#9db2ff",
   "#940": "#e8b36a", "#f00": "#ff8080", "#404740": "#b8c0b8", "#167": "#79d3e0",
 };
-const darkHighlightStyle = HighlightStyle.define(
-  defaultHighlightStyle.specs.map((spec) => ({ ...spec, color: spec.color ? (DARK_COLOURS[String(spec.color)] ?? spec.color) : spec.color })),
-);
+/** The three of CodeMirror's light colours under 4.5:1 on white or on a marked line (escapes
+ * and f-string braces, module names, invalid text), darkened until they reach it. */
+const LIGHT_COLOURS: Record<string, string> = { "#e40": "#a52d00", "#085": "#006b47", "#f00": "#b00000" };
+const recoloured = (colours: Record<string, string>) =>
+  HighlightStyle.define(
+    defaultHighlightStyle.specs.map((spec) => ({ ...spec, color: spec.color ? (colours[String(spec.color)] ?? spec.color) : spec.color })),
+  );
+const lightHighlightStyle = recoloured(LIGHT_COLOURS);
+const darkHighlightStyle = recoloured(DARK_COLOURS);
 
 const setMarks = StateEffect.define<{ focus: number | null; error: number | null; hover: number | null }>();
 
@@ -62,7 +68,7 @@ export class Editor {
     const runKey = { key: "Mod-Enter", run: () => { callbacks.onRun(); return true; } };
     const extensions: Extension[] = [
       lineNumbers(), history(), highlightActiveLine(), bracketMatching(), indentOnInput(),
-      this.highlight.of(syntaxHighlighting(defaultHighlightStyle)), python(), marks,
+      this.highlight.of(syntaxHighlighting(lightHighlightStyle)), python(), marks,
       keymap.of([runKey, indentWithTab, ...defaultKeymap, ...historyKeymap]),
       this.labels.of(this.attributes()),
       EditorState.readOnly.of(readOnly),
@@ -98,7 +104,7 @@ export class Editor {
 
   /** Syntax colours for the page's theme. */
   setTheme(theme: "light" | "dark"): void {
-    const style = theme === "dark" ? darkHighlightStyle : defaultHighlightStyle;
+    const style = theme === "dark" ? darkHighlightStyle : lightHighlightStyle;
     this.view.dispatch({ effects: this.highlight.reconfigure(syntaxHighlighting(style)) });
   }
 

@@ -9,6 +9,7 @@ from gradstage import lessons
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import wait_for_trace, wait_js
+from tests.browser.test_page import run_program
 
 pytestmark = pytest.mark.browser
 
@@ -186,6 +187,45 @@ def test_light_theme_gradients_reach_4_5_to_1(page: Page, live_server: str) -> N
     ratios = [grads.nth(i).evaluate(CONTRAST_JS) for i in range(grads.count())]
     assert ratios
     assert min(ratios) >= 4.5
+
+
+# Every kind of token the editor colours: keywords, names of modules, classes and
+# definitions, numbers, strings with escapes and f-string braces, comments, and (the second
+# program, a typo) text that is not Python.
+EVERY_TOKEN = (
+    "import torch  # a comment\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+    "    pass\n\n\ndef f(v):\n    return v * 2\n\n\n"
+    "x = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+    'label = f"x = {x.sum().item():.2f}\\n\\t"\nprint(label, None, True, Net, f)\n'
+    "y = x.no_such_attribute\n"
+)
+TYPO = "import torch\nx = torch.ones(2)\ny = x ? 2\n"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_colour_of_the_code_reaches_4_5_to_1(
+    page: Page, live_server: str, theme: str
+) -> None:
+    open_app(page, f"{live_server}/#lang=en&theme={theme}")
+    low: list[tuple[str, float]] = []
+    colours: set[str] = set()
+    strings = 0
+    for source in (EVERY_TOKEN, TYPO):
+        run_program(page, source)
+        page.keyboard.press("End")
+        expect(page.locator(".cm-line--error")).to_have_count(1)
+        spans = page.locator(".cm-content span")
+        for i in range(spans.count()):
+            span = spans.nth(i)
+            if not span.inner_text().strip():
+                continue
+            colours.add(span.evaluate("e => getComputedStyle(e).color"))
+            strings += span.inner_text().startswith('f"')
+            if (ratio := span.evaluate(CONTRAST_JS)) < 4.5:
+                low.append((span.inner_text(), round(ratio, 2)))
+    assert low == []
+    assert len(colours) >= 7  # keywords, definitions, classes, numbers, atoms, comments, strings
+    assert strings  # the f-string (CodeMirror's orange, darkened in the light theme)
 
 
 def test_the_theme_buttons_name_starts_with_its_text(page: Page, live_server: str) -> None:
