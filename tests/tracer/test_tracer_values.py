@@ -106,6 +106,33 @@ y.sum().backward()
     assert (y.value.stats.max, y.value.stats.nan, y.value.stats.inf) == (float32_max, 0, 0)
 
 
+@pytest.mark.parametrize("numel", [300, 100_000])  # summarised in a batch, and at once
+def test_float64_numbers_near_the_largest_have_their_mean_std_and_histogram(numel: int) -> None:
+    # Their sum, their sum of squares and their span overflow float64.
+    source = f"""
+import torch
+x = torch.full(({numel},), 1e308, dtype=torch.float64)
+x[0] = -1e308
+z = x * 1
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    assert [e for e in trace.events if isinstance(e, WarningEvent)] == []
+    z = next(t for t in trace.tensors if t.name == "z")
+    assert z.value is not None
+    assert z.value.stats is not None
+    assert z.value.histogram is not None
+    plain = torch.full((numel,), 1e308, dtype=torch.float64)
+    plain[0] = -1e308
+    scaled = plain / 1e300  # PyTorch cannot take the mean of the numbers themselves
+    assert z.value.stats.mean == pytest.approx(scaled.mean().item() * 1e300, rel=1e-12)
+    assert z.value.stats.std == pytest.approx(scaled.std().item() * 1e300, rel=1e-9)
+    assert (z.value.stats.min, z.value.stats.max) == (-1e308, 1e308)
+    counts = z.value.histogram.counts
+    assert counts[0] == 1
+    assert counts[-1] == sum(counts) - 1
+
+
 def test_a_large_gradient_changed_through_data_ends_as_changed() -> None:
     source = """
 import torch

@@ -289,12 +289,10 @@ def _summarise_finite(
         with numpy.errstate(all="ignore"):
             squares = float(numpy.dot(a, a))
         var = (squares - n * mean * mean) / (n - 1)
-        if not (math.isfinite(var) and var >= 1e-4 * mean * mean):
-            d = f.to(torch.float64)
-            mean = d.mean().item()
-            d -= mean
-            var = torch.dot(d, d).item() / (n - 1)
-        std = math.sqrt(max(var, 0.0))
+        if math.isfinite(var) and var >= 1e-4 * mean * mean:
+            std = math.sqrt(max(var, 0.0))
+        else:
+            mean, std = _exact_mean_std(a)
     stats = Stats(min=lo, max=hi, mean=mean, std=std, nan=nan, inf=inf)
     step = -(-n // HISTOGRAM_SAMPLE)
     if step > 1:
@@ -305,6 +303,27 @@ def _summarise_finite(
         low=lo, high=hi, counts=counts, sample=int(a.shape[0]) if step > 1 else None
     )
     return Value(shape=shape, dtype=dtype, stats=stats, preview=preview, histogram=histogram)
+
+
+def _exact_mean_std(a: Any) -> tuple[float, float]:
+    """Mean and standard deviation of an array of at least two finite numbers, in two passes
+    in float64. Where those would overflow (numbers near 1e308) they are computed on the
+    numbers divided by the largest magnitude, then scaled back. (NumPy's overflow warnings
+    would be recorded as the program's own.)"""
+    with numpy.errstate(all="ignore"):
+        d = a.astype(numpy.float64)
+        scale = 1.0
+        mean = float(d.mean())
+        d -= mean
+        squares = float(numpy.dot(d, d))
+        if not (math.isfinite(mean) and math.isfinite(squares)):
+            d = a.astype(numpy.float64)
+            scale = float(numpy.max(numpy.abs(d)))
+            d /= scale
+            mean = float(d.mean())
+            d -= mean
+            squares = float(numpy.dot(d, d))
+    return mean * scale, math.sqrt(squares / (d.shape[0] - 1)) * scale
 
 
 def _summarise_non_finite(f: torch.Tensor, shape: list[int], dtype: str) -> Value:
@@ -327,7 +346,9 @@ def _bin_counts(a: Any, lo: float, hi: float) -> list[int]:
     [lo, hi], as ``torch.histc`` counts them: the maximum falls in the last bin; all fall in
     the first when lo == hi."""
     if hi > lo:
-        index = ((a - lo) * (HISTOGRAM_BINS / (hi - lo))).astype(numpy.intp)
+        # In halves: the span of numbers near the largest float64 would overflow.
+        scaled = (a * 0.5 - lo * 0.5) * (HISTOGRAM_BINS / (hi * 0.5 - lo * 0.5))
+        index = numpy.nan_to_num(scaled, nan=0.0, posinf=HISTOGRAM_BINS - 1).astype(numpy.intp)
         numpy.minimum(index, HISTOGRAM_BINS - 1, out=index)
     else:
         index = numpy.zeros(a.shape[0], dtype=numpy.intp)
@@ -429,12 +450,9 @@ def _batch_values(buffer: Any, snaps: list[Snapshot]) -> list[Value]:
     # The exact two-pass form where |mean| dwarfs the spread (a float32 sum of squares cannot
     # tell them apart: constant-ish tensors) or the sum of squares overflowed float32.
     exact = numpy.isfinite(variances) & (variances >= 1e-4 * means * means)
-    for i in numpy.flatnonzero(~exact).tolist():
-        d = arrays[i].astype(numpy.float64)
-        means[i] = d.mean()
-        d -= means[i]
-        variances[i] = float(numpy.dot(d, d)) / (lengths[i] - 1)
     stds = numpy.sqrt(numpy.maximum(variances, 0.0))
+    for i in numpy.flatnonzero(~exact).tolist():
+        means[i], stds[i] = _exact_mean_std(arrays[i])
 
     # Histograms: every element of a tensor of at most HISTOGRAM_SAMPLE, else a strided sample.
     # The sampled positions are a running sum of steps that jumps to each copy's start.
@@ -447,12 +465,14 @@ def _batch_values(buffer: Any, snaps: list[Snapshot]) -> list[Value]:
     last = starts + (taken - 1) * steps
     moves[first[1:]] = starts[1:] - last[:-1]
     moves[0] = starts[0]
-    sample = flat[numpy.cumsum(moves)].astype(numpy.float64)
-    spans = highs - lows
+    # In halves, as _bin_counts does: the span of numbers near the largest float64 would
+    # overflow.
+    sample = flat[numpy.cumsum(moves)].astype(numpy.float64) * 0.5
+    spans = highs * 0.5 - lows * 0.5
     scales = numpy.divide(HISTOGRAM_BINS, spans, out=numpy.zeros_like(spans), where=spans > 0)
-    sample -= numpy.repeat(lows, taken)
+    sample -= numpy.repeat(lows * 0.5, taken)
     sample *= numpy.repeat(scales, taken)
-    bins = sample.astype(numpy.intp)
+    bins = numpy.nan_to_num(sample, nan=0.0, posinf=HISTOGRAM_BINS - 1).astype(numpy.intp)
     numpy.minimum(bins, HISTOGRAM_BINS - 1, out=bins)
     bins += numpy.repeat(numpy.arange(0, count * HISTOGRAM_BINS, HISTOGRAM_BINS), taken)
     flat_counts = numpy.bincount(bins, minlength=count * HISTOGRAM_BINS)
