@@ -532,6 +532,52 @@ def test_the_steps_of_an_inner_loop_keep_their_detail_for_the_first_and_last_onl
     assert len(backwards) == 4 * 5
 
 
+def test_mini_batches_through_enumerate_and_zip_keep_their_first_and_last_steps_too() -> None:
+    # enumerate() and zip() have no length of their own; what they go through has.
+    source = program("epochs_of_minibatches").source.replace(
+        "for start in range(0, 48, 4):\n"
+        "        xb, yb = x[start : start + 4], y[start : start + 4]",
+        "for i, (xb, yb) in enumerate(zip(x.split(4), y.split(4)), start=1):",
+    )
+    assert "enumerate" in source
+    trace = trace_program(source)
+    assert trace.error is None
+    skipped = [e for e in trace.events if isinstance(e, SkippedEvent)]
+    assert [(e.first, e.last, e.loop_line) for e in skipped] == [(3, 9, 13)] * 4
+    assert trace.stdout == run_plainly(source).stdout
+
+
+@pytest.mark.parametrize(
+    ("loop", "printed"),
+    [
+        ("for i, v in enumerate('abc', 5):", "5 a\n6 b\n7 c\n"),
+        ("for i, v in enumerate(iterable='ab'):", "0 a\n1 b\n"),
+        ("for i, v in zip(*[[1, 2, 3], 'ab']):", "1 a\n2 b\n"),
+        ("for i, v in zip((n for n in range(9)), 'xy'):", "0 x\n1 y\n"),
+        ("for i, v in zip(range(2), enumerate('pq')):", "0 (0, 'p')\n1 (1, 'q')\n"),
+    ],
+)
+def test_enumerate_and_zip_in_a_loop_give_what_they_give_plainly(loop: str, printed: str) -> None:
+    source = f"{loop}\n    print(i, v)\n"
+    trace = trace_program(source)
+    assert trace.error is None
+    assert trace.stdout == printed == run_plainly(source).stdout
+
+
+def test_a_programs_own_enumerate_and_zips_errors_are_its_own() -> None:
+    own = (
+        "def enumerate(xs):\n    return [(9, x) for x in xs]\n"
+        "for i, v in enumerate('ab'):\n    print(i, v)\n"
+    )
+    assert trace_program(own).stdout == "9 a\n9 b\n"
+    strict = "for a, b in zip([1, 2], [3], strict=True):\n    print(a, b)\n"
+    trace = trace_program(strict)
+    assert trace.stdout == "1 3\n"
+    assert trace.error is not None
+    assert (trace.error.type, trace.error.line) == ("ValueError", 1)
+    assert trace.error.message == "zip() argument 2 is shorter than argument 1"
+
+
 def test_a_loop_over_layers_inside_the_training_loop_keeps_every_layer() -> None:
     # Its steps call no backward(): they are one forward pass, all of it worth seeing.
     source = (

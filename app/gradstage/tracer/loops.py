@@ -16,11 +16,64 @@ with ``top=True``; the tracer uses the first of them that runs, as long as it ru
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+import builtins
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 ITER = "__gradstage_iteration__"
 LOOP = "__gradstage_for__"
 END = "__gradstage_loop_end__"
+SIZED = "__gradstage_sized__"
+
+# Calls whose result has no length though their arguments do: ``enumerate(batches)``,
+# ``zip(xs, ys)``, as a loop's iterable (directly, or one inside the other).
+_SIZED_CALLS = frozenset({"enumerate", "zip"})
+
+
+class _Sized:
+    """An ``enumerate`` or ``zip`` that knows how many items it will give."""
+
+    def __init__(self, items: Iterable[Any], hint: int) -> None:
+        self._items = items
+        self._hint = hint
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __length_hint__(self) -> int:
+        return self._hint
+
+
+def sized(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, told its length when ``fn`` is the built-in ``enumerate`` or
+    ``zip`` and the lengths of what it goes through are known (so that the tracer knows which
+    steps of a loop over it are the last ones)."""
+    items = fn(*args, **kwargs)
+    if fn is builtins.enumerate and args:
+        hint = operator.length_hint(args[0], -1)
+    elif fn is builtins.zip and args:
+        hints = [operator.length_hint(a, -1) for a in args]
+        hint = -1 if min(hints) < 0 else min(hints)
+    else:
+        return items
+    return items if hint < 0 else _Sized(items, hint)
+
+
+def _sized_iterable(node: ast.expr) -> ast.expr:
+    """``enumerate(...)`` / ``zip(...)`` (and such calls among their arguments) made through
+    ``sized``: the arguments are evaluated once, in the same order."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _SIZED_CALLS
+    ):
+        return node
+    args = [_sized_iterable(a) for a in node.args]
+    call = ast.Call(
+        func=ast.Name(id=SIZED, ctx=ast.Load()), args=[node.func, *args], keywords=node.keywords
+    )
+    return ast.copy_location(call, node)
 
 
 def _call(name: str, args: list[ast.expr], at: ast.AST) -> ast.Expr:
@@ -36,9 +89,11 @@ def _mark_loop(stmt: ast.For | ast.While, top: bool) -> ast.stmt:
         # list, tensor), so the tracer can skip detail it will not keep.
         # A loop that may stop early (break, return) has no known count: its last steps are
         # the ones it really ran, so none can be skipped in advance.
+        # enumerate() and zip() are told the lengths of their arguments (see ``sized``).
+        iterable = _sized_iterable(stmt.iter)
         wrapped = ast.Call(
             func=ast.Name(id=LOOP, ctx=ast.Load()),
-            args=[line, stmt.iter, ast.Constant(top), ast.Constant(_may_stop_early(stmt))],
+            args=[line, iterable, ast.Constant(top), ast.Constant(_may_stop_early(stmt))],
             keywords=[],
         )
         stmt.iter = ast.copy_location(wrapped, stmt.iter)

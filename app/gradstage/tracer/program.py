@@ -28,7 +28,7 @@ from gradstage.schema import Trace
 from gradstage.tracer.build import build_trace
 from gradstage.tracer.explain import COMPILE_WARNING, explain_error, explain_warning
 from gradstage.tracer.forward import ForwardMode
-from gradstage.tracer.loops import END, ITER, LOOP, instrument
+from gradstage.tracer.loops import END, ITER, LOOP, SIZED, instrument, sized
 from gradstage.tracer.plotshim import make_modules
 from gradstage.tracer.recorder import PROGRAM_FILE, Recorder
 from gradstage.tracer.timeline import Ev
@@ -648,6 +648,7 @@ def trace_program(
         ITER: marks.iteration,
         LOOP: marks.loop,
         END: marks.end,
+        SIZED: sized,
     }
 
     def on_warning(
