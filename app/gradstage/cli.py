@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse's type for --time-limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("-o", "--output", help="write the JSON here instead of stdout")
     trace.add_argument("--summary", action="store_true", help="print a short human account")
     trace.add_argument("--indent", action="store_true", help="pretty-print the JSON")
+    trace.add_argument(
+        "--time-limit",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop the program after this many seconds of CPU or in all, with a time_limit "
+        "error at its line (default: no limit)",
+    )
 
     export = sub.add_parser("export", help="write a self-contained HTML player")
     export.add_argument("program", nargs="?", help="path to a .py file")
@@ -49,7 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "trace":
         from gradstage.tracer.cli import trace_command
 
-        return trace_command(args.program, args.output, summary=args.summary, indent=args.indent)
+        return trace_command(
+            args.program,
+            args.output,
+            summary=args.summary,
+            indent=args.indent,
+            time_limit=args.time_limit,
+        )
     from gradstage.export import export_command
 
     return export_command(args.program, args.output, lessons_dir=args.lessons)

@@ -69,3 +69,24 @@ def test_a_missing_program_file_is_a_failure_of_the_tool(tmp_path: Path) -> None
     result = _run("trace", str(tmp_path / "nope.py"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_time_limit_stops_a_loop_that_never_ends_at_its_line_with_its_graph() -> None:
+    source = "import torch\nw = torch.ones(2, requires_grad=True)\nwhile True:\n    y = w * 2\n"
+    result = _run("trace", "-", "--time-limit", "1.5", stdin=source)
+    assert result.returncode == 0, result.stderr
+    trace = decode(result.stdout)
+    assert trace.error is not None
+    assert trace.error.code == "time_limit"
+    assert trace.error.line in (3, 4)
+    assert trace.error.message == "the program ran longer than 1.5 s of CPU or 1.5 s in all"
+    assert {"w", "y"} <= {t.name for t in trace.tensors}
+
+
+def test_a_time_limit_that_is_not_a_positive_number_is_refused_in_one_line() -> None:
+    for bad in ("soon", "0", "-1", "nan"):
+        result = _run("trace", "-", "--time-limit", bad, stdin=PROGRAM)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert "--time-limit" in result.stderr
+        assert "Traceback" not in result.stderr

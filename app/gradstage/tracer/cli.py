@@ -67,8 +67,16 @@ def summary(trace: Trace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def trace_command(program: str, output: str | None, *, summary: bool, indent: bool) -> int:
-    """Run the tracer on a file; non-zero only when gradstage itself fails."""
+def trace_command(
+    program: str,
+    output: str | None,
+    *,
+    summary: bool,
+    indent: bool,
+    time_limit: float | None = None,
+) -> int:
+    """Run the tracer on a file; non-zero only when gradstage itself fails. ``time_limit``:
+    seconds of CPU or wall-clock time after which the program is stopped at its line."""
     from gradstage.tracer import trace_program
 
     try:
@@ -91,7 +99,7 @@ def trace_command(program: str, output: str | None, *, summary: bool, indent: bo
     saved = os.dup(1)
     os.dup2(2, 1)
     try:
-        trace = trace_program(source)
+        trace = trace_program(source, time_limit=time_limit)
     finally:
         with contextlib.suppress(OSError, ValueError):
             sys.__stdout__.flush()  # type: ignore[union-attr]

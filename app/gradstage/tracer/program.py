@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import msgspec
 import torch
 
 from gradstage.limits import Limits
@@ -75,12 +76,13 @@ WATCH_SECONDS = 0.05
 
 @contextlib.contextmanager
 def _stopped_in_time(
-    limits: Limits, on: bool, give_up: Callable[[Any, bool], None] | None
+    at: tuple[float, float] | None, give_up: Callable[[Any, bool], None] | None
 ) -> Iterator[list[int]]:
-    """Stop the program a little before the sandbox's hard time limits would kill it, so that
-    its Trace survives: the line it was running and the graph it had built. A timer of CPU
-    time and one of wall-clock time (a ``time.sleep``) raise ``TimeLimitExceeded`` in the
-    program wherever it is, between two of its instructions.
+    """Stop the program after ``at`` seconds of CPU time or of wall-clock time: in the
+    sandbox, a little before its hard time limits would kill it, so that its Trace survives
+    (the line it was running and the graph it had built). A timer of CPU time and one of
+    wall-clock time (a ``time.sleep``) raise ``TimeLimitExceeded`` in the program wherever it
+    is, between two of its instructions.
 
     ``give_up(frame, long_call)`` sends the Trace so far from where the program is and ends
     the process (it does not return). It is called:
@@ -96,9 +98,10 @@ def _stopped_in_time(
     far.
     """
     stops = [0]
-    if not on or threading.current_thread() is not threading.main_thread():
+    if at is None or threading.current_thread() is not threading.main_thread():
         yield stops
         return
+    cpu_at, wall_at = at
 
     armed = True
     lock = threading.Lock()
@@ -133,12 +136,12 @@ def _stopped_in_time(
 
     old_prof = signal.signal(signal.SIGPROF, stop)
     old_alarm = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_PROF, _stop_at(limits.cpu_seconds))
-    signal.setitimer(signal.ITIMER_REAL, _stop_at(limits.wall_seconds))
+    signal.setitimer(signal.ITIMER_PROF, cpu_at)
+    signal.setitimer(signal.ITIMER_REAL, wall_at)
     if give_up is not None:
         due = (
-            time.process_time() + _stop_at(limits.cpu_seconds) + STUCK_SECONDS,
-            time.monotonic() + _stop_at(limits.wall_seconds) + STUCK_SECONDS,
+            time.process_time() + cpu_at + STUCK_SECONDS,
+            time.monotonic() + wall_at + STUCK_SECONDS,
         )
         watchdog = threading.Thread(
             target=watch, args=(threading.get_ident(), *due), name="gradstage-watchdog"
@@ -585,6 +588,7 @@ def trace_program(
     echo: Callable[[str], None] | None = None,
     stop_in_time: bool = False,
     on_stuck: Callable[[Trace], None] | None = None,
+    time_limit: float | None = None,
     **overrides: Any,
 ) -> Trace:
     """Run ``source`` under the tracer and return its Trace (the program's errors included).
@@ -598,15 +602,21 @@ def trace_program(
     may run on).
     ``on_stuck``: receives the Trace of a program that caught that stop and went on, built
     where it was stopped again; it must not return (the sandbox sends the Trace and exits).
+    ``time_limit``: stop the program after that many seconds of CPU or wall-clock time, with
+    a ``time_limit`` error at its line (the command line's ``--time-limit``).
     """
     limits = limits or Limits()
     # A byte-order mark (pasted from some Windows editors) is not code: Python skips it in a
     # file, so it is skipped here too.
     source = source.removeprefix("\ufeff")
     if overrides:
-        import msgspec
-
         limits = msgspec.structs.replace(limits, **overrides)
+    stop_at: tuple[float, float] | None = None
+    if stop_in_time:
+        stop_at = (_stop_at(limits.cpu_seconds), _stop_at(limits.wall_seconds))
+    elif time_limit is not None:
+        limits = msgspec.structs.replace(limits, cpu_seconds=time_limit, wall_seconds=time_limit)
+        stop_at = (time_limit, time_limit)
     rec = Recorder(limits)
     out = _Stdout(rec, limits.stdout_bytes, echo)
     err = _Stdout(rec, limits.stdout_bytes, None, "stderr")
@@ -740,7 +750,7 @@ def trace_program(
             try:
                 with (
                     ForwardMode(rec),
-                    _stopped_in_time(limits, stop_in_time, give_up if on_stuck else None) as stops,
+                    _stopped_in_time(stop_at, give_up if on_stuck else None) as stops,
                 ):
                     exec(code, namespace)
             finally:
