@@ -72,6 +72,7 @@ RESTOP_SECONDS = 0.05
 # how often the watchdog that notices it looks.
 STUCK_SECONDS = 0.25
 WATCH_SECONDS = 0.05
+WATCHDOG_STACK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -147,7 +148,12 @@ def _stopped_in_time(
             target=watch, args=(threading.get_ident(), *due), name="gradstage-watchdog"
         )
         watchdog.daemon = True
-        watchdog.start()
+        # A small stack: the sandbox's address-space limit counts the default 8 MiB.
+        default_stack = threading.stack_size(WATCHDOG_STACK)
+        try:
+            watchdog.start()
+        finally:
+            threading.stack_size(default_stack)
     try:
         yield stops
     finally:
