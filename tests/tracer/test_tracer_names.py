@@ -7,10 +7,30 @@ Every optimizer step and ``zero_grad`` names its optimizer: its variable, else i
 
 from __future__ import annotations
 
-from gradstage.schema import OptimizerEvent, ZeroGradEvent
+import pytest
+import torch
+from gradstage.schema import OptimizerEvent, Trace, Value, ZeroGradEvent
 from gradstage.tracer import trace_program
 
 from tests.tracer.oracle import named_tensors, program, run_plainly
+
+
+def _as_tensor(value: Value | None) -> torch.Tensor:
+    assert value is not None
+    assert value.data is not None
+    return torch.tensor([float(x) for x in value.data], dtype=torch.float64).reshape(value.shape)
+
+
+def _assert_parameters_are_pytorchs(trace: Trace, model: torch.nn.Module) -> None:
+    """The Trace's parameters are the module's, each once, under the first name
+    ``named_parameters()`` gives it, with the ``.grad`` PyTorch computed."""
+    params = {t.name: t for t in trace.tensors if t.kind == "param"}
+    expected = dict(model.named_parameters())
+    assert sorted(params) == sorted(f"model.{name}" for name in expected)
+    for name, param in expected.items():
+        grad = params[f"model.{name}"].grad
+        assert param.grad is not None
+        torch.testing.assert_close(_as_tensor(grad).float(), param.grad, rtol=0, atol=0)
 
 
 def _names(source: str) -> dict[str, str]:
@@ -135,3 +155,55 @@ def test_a_module_made_only_to_be_copied_leaves_no_unnamed_parameters() -> None:
     assert any(t.name == "encoder.layers.0.self_attn.in_proj_weight" for t in params)
     ids = {t.id for t in trace.tensors}
     assert all(t.cut_from is None or t.cut_from in ids for t in trace.tensors)
+
+
+TIED_AFTER_INIT = """
+import torch
+import torch.nn as nn
+class TinyLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+    def forward(self, x):
+        return self.out(torch.tanh(self.emb(x)))
+model = TinyLM()
+nn.init.normal_(model.out.weight, std=0.02)
+model.out.weight = model.emb.weight  # tied: the weight initialised above is thrown away
+x = torch.tensor([1, 2, 3])
+loss = nn.functional.cross_entropy(model(x), torch.tensor([2, 3, 4]))
+loss.backward()
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [TIED_AFTER_INIT, program("tied_embedding").source],
+    ids=["tied_after_init", "tied_in_init"],
+)
+def test_a_tied_weight_is_one_tensor_named_where_named_parameters_lists_it_first(
+    source: str,
+) -> None:
+    trace = trace_program(source)
+    assert trace.error is None, trace.error
+    model = run_plainly(source).namespace["model"]
+    assert model.out.weight is model.emb.weight
+    _assert_parameters_are_pytorchs(trace, model)  # model.emb.weight only, not model.out.weight
+    assert [t.name for t in trace.tensors if t.kind == "param"] == ["model.emb.weight"]
+
+
+def test_a_tied_weights_grad_is_the_sum_of_what_each_use_sends() -> None:
+    source = program("tied_embedding").source
+    trace = trace_program(source)
+    namespace = run_plainly(source).namespace
+    model, tokens, targets = namespace["model"], namespace["tokens"], namespace["targets"]
+    # Untied by hand: one copy of the weight for each use, each with its own .grad.
+    emb_copy, out_copy = (model.emb.weight.detach().clone().requires_grad_() for _ in range(2))
+    logits = torch.func.functional_call(
+        model, {"emb.weight": emb_copy, "out.weight": out_copy}, (tokens,), tie_weights=False
+    )
+    torch.nn.functional.cross_entropy(logits, targets).backward()
+    assert emb_copy.grad is not None
+    assert out_copy.grad is not None
+    (shared,) = [t for t in trace.tensors if t.kind == "param"]
+    torch.testing.assert_close(_as_tensor(shared.grad).float(), emb_copy.grad + out_copy.grad)

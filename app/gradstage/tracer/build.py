@@ -133,10 +133,12 @@ def _nodes_kept(nodes: dict[str, Any], items: list[Any], limit: int) -> set[str]
 def _orphan_parameters(registry: Any, items: list[Any]) -> set[str]:
     """Parameters nothing in the program ever used, gone by its end: those of a module made
     only to be copied (nn.TransformerEncoder deep-copies the layer it is given), of which the
-    Trace would otherwise keep unnamed initialisations. Empty in most programs."""
+    Trace would otherwise keep unnamed initialisations, and those their module let go before
+    any use (a weight replaced by a tied one, or by a parametrization's new parameters), which
+    would keep a name that leads elsewhere now. Empty in most programs."""
 
     def gone(r: TensorRec) -> bool:
-        return r.name is None and (r.live is None or r.live() is None)
+        return r.left_module or (r.name is None and (r.live is None or r.live() is None))
 
     dead = {r.id for r in registry.tensors.values() if r.kind == "param" and gone(r)}
     if not dead:

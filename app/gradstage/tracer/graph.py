@@ -54,6 +54,7 @@ class TensorRec:
     cut_from: str | None = None
     frozen: bool = False  # a leaf the program set to requires_grad=False
     from_frozen: bool = False  # computed (without grad) from a frozen leaf
+    left_module: bool = False  # a parameter its module no longer holds (replaced by a tied one)
     retains_grad: bool = False
     last_grad: Snapshot | None = None
     grad_seen: Any = None  # (weakref to .grad, its version) when last_grad was taken

@@ -485,11 +485,21 @@ class Recorder:
     def refresh_parameter_names(self) -> None:
         """Once the program is over: a parameter moved after its module was named (by a
         parametrization, to ``layer.parametrizations.weight.original``) takes the name that
-        leads to it now."""
+        leads to it now; one its module no longer holds at all (replaced by a tied weight,
+        ``out.weight = emb.weight``, or by a parametrization's new parameters) is marked as
+        having left it."""
+        roots: dict[str, list[torch.nn.Module]] = {}
         for mid, name in list(self.module_names.items()):
             module = self.modules.get(mid)
             if module is not None and "." not in name and not _provisional(name):
                 self.name_module(name, module)
+                roots.setdefault(name, []).append(module)
+        for param in self.registry.params:
+            rec = self.registry.known(param)
+            qualified = self.registry.param_names.get(id(param), "")
+            root = qualified.split(".", 1)[0]
+            if rec is not None and root in roots:
+                rec.left_module = not any(_holds(m, root, qualified, param) for m in roots[root])
 
     def module_name(self) -> str | None:
         """The qualified name of the innermost running module that has a name."""
