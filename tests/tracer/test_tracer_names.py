@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gradstage.schema import OptimizerEvent, Trace, Value, ZeroGradEvent
+from gradstage.schema import OpEvent, OptimizerEvent, Trace, Value, ZeroGradEvent
 from gradstage.tracer import trace_program
 
 from tests.tracer.oracle import named_tensors, program, run_plainly
@@ -207,3 +207,75 @@ def test_a_tied_weights_grad_is_the_sum_of_what_each_use_sends() -> None:
     assert out_copy.grad is not None
     (shared,) = [t for t in trace.tensors if t.kind == "param"]
     torch.testing.assert_close(_as_tensor(shared.grad).float(), emb_copy.grad + out_copy.grad)
+
+
+SYMMETRIC = """
+import torch
+import torch.nn as nn
+import torch.nn.utils.parametrize as P
+class Symmetric(nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).transpose(0, 1)
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        P.register_parametrization(self.fc, "weight", Symmetric())
+    def forward(self, x):
+        return self.fc(x)
+model = Net()
+loss = model(torch.randn(2, 3)).pow(2).sum()
+loss.backward()
+"""
+
+WEIGHT_NORM = program("weight_norm_parametrization").source
+
+ORTHOGONAL_AND_SPECTRAL_NORM = """
+import torch
+import torch.nn as nn
+from torch.nn.utils.parametrizations import orthogonal, spectral_norm
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = orthogonal(nn.Linear(3, 3))
+        self.head = spectral_norm(nn.Linear(3, 1))
+    def forward(self, x):
+        return self.head(torch.tanh(self.fc(x)))
+model = Net()
+loss = model(torch.randn(2, 3)).pow(2).sum()
+loss.backward()
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "computed"),
+    [
+        (SYMMETRIC, ["model.fc.weight"]),
+        (WEIGHT_NORM, ["model.0.weight"]),
+        (ORTHOGONAL_AND_SPECTRAL_NORM, ["model.fc.weight", "model.head.weight"]),
+    ],
+    ids=["register_parametrization", "weight_norm", "orthogonal_and_spectral_norm"],
+)
+def test_a_parametrized_weight_is_named_after_the_attribute_the_layer_reads(
+    source: str, computed: list[str]
+) -> None:
+    trace = trace_program(source)
+    assert trace.error is None, trace.error
+    _assert_parameters_are_pytorchs(trace, run_plainly(source).namespace["model"])
+    linear_inputs = {i for e in trace.events if isinstance(e, OpEvent) for i in e.inputs}
+    for name in computed:
+        found = [t for t in trace.tensors if t.name == name]
+        assert found, f"no tensor is named {name}"
+        assert all(t.kind == "nonleaf" and not t.is_leaf for t in found), name
+        assert found[-1].id in linear_inputs, f"{name} is not what the layer computed with"
+
+
+def test_a_parametrized_weight_has_the_value_pytorch_computes() -> None:
+    trace = trace_program(SYMMETRIC)
+    model = run_plainly(SYMMETRIC).namespace["model"]
+    (weight,) = [t for t in trace.tensors if t.name == "model.fc.weight"][-1:]
+    assert weight.value is not None
+    torch.testing.assert_close(
+        _as_tensor(weight.value).float(), model.fc.weight.detach(), rtol=0, atol=0
+    )
+    assert torch.equal(model.fc.weight, model.fc.weight.T)  # what the parametrization is for

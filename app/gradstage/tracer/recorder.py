@@ -127,6 +127,8 @@ class Recorder:
         self._cpu_started = time.process_time()
         self.warning_tensor: str | None = None  # the tensor whose .grad is being read
         self._named_at: set[tuple[int, int]] = set()
+        # Tensors a parametrization computed (``layer.weight``), by id: (record, its list).
+        self.parametrized: dict[str, tuple[TensorRec, Any]] = {}
         self._named_version = 0
         self._code_kinds: dict[Any, int] = {}  # code object -> _PROGRAM, _PLUMBING_CODE, _OTHER
         # Gradients sent on during a backward(), by memory: [tensor, snapshot, receivers left].
@@ -477,9 +479,12 @@ class Recorder:
             if rec is None:
                 continue
             # The qualified name also replaces a name a function's frame gave the parameter
-            # before its module had a name (``def penalty(weight)``).
+            # before its module had a name (``def penalty(weight)``), and a variable's name for
+            # a parameter added after its module was named (a parametrization's ``original0``,
+            # bound to ``g``), which a name given in time would have kept from it.
             named_in_function = rec.name_depth > 0 and not _provisional(full)
-            if rec.name is None or rec.name == current or named_in_function:
+            added_late = current is None and rec.name_depth >= 0 and not _provisional(full)
+            if rec.name is None or rec.name == current or named_in_function or added_late:
                 rec.name, rec.name_depth = full, -1
 
     def refresh_parameter_names(self) -> None:
@@ -487,7 +492,8 @@ class Recorder:
         parametrization, to ``layer.parametrizations.weight.original``) takes the name that
         leads to it now; one its module no longer holds at all (replaced by a tied weight,
         ``out.weight = emb.weight``, or by a parametrization's new parameters) is marked as
-        having left it."""
+        having left it; a tensor a parametrization computed takes the name of the attribute
+        that returned it."""
         roots: dict[str, list[torch.nn.Module]] = {}
         for mid, name in list(self.module_names.items()):
             module = self.modules.get(mid)
@@ -500,6 +506,23 @@ class Recorder:
             root = qualified.split(".", 1)[0]
             if rec is not None and root in roots:
                 rec.left_module = not any(_holds(m, root, qualified, param) for m in roots[root])
+        for computed, plist in self.parametrized.values():
+            # The list is ``layer.parametrizations.weight``; what it computes is ``layer.weight``.
+            where = self.module_names.get(id(plist), "")
+            if _provisional(where) or ".parametrizations." not in where:
+                continue
+            if computed.name is None or computed.name_depth >= 0:
+                owner, attr = where.rsplit(".parametrizations.", 1)
+                computed.name, computed.name_depth = f"{owner}.{attr}", -1
+
+    def computed_by_parametrization(self, plist: Any, t: Any) -> None:
+        """A module's ``ParametrizationList`` returned ``t``: the value its parametrized
+        attribute (``layer.weight``) has now, named after it once the program is over."""
+        if not isinstance(t, torch.Tensor):
+            return
+        rec = self.registry.known(t)
+        if rec is not None and rec.kind not in ("param", "leaf"):  # not an identity's own input
+            self.parametrized[rec.id] = (rec, plist)
 
     def module_name(self) -> str | None:
         """The qualified name of the innermost running module that has a name."""

@@ -20,6 +20,7 @@ from torch.nn.modules.module import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
+from torch.nn.utils.parametrize import ParametrizationList
 from torch.optim.optimizer import (
     register_optimizer_step_post_hook,
     register_optimizer_step_pre_hook,
@@ -253,6 +254,8 @@ def capture_training(rec: Recorder) -> Iterator[None]:
     def module_post(module: Any, args: Any, output: Any) -> None:
         if rec.module_stack and rec.module_stack[-1] is module:
             rec.module_stack.pop()
+        if isinstance(module, ParametrizationList):
+            rec.computed_by_parametrization(module, output)
 
     originals: dict[str, Any] = {
         "opt_zero": torch.optim.Optimizer.zero_grad,
