@@ -109,9 +109,15 @@ def _child(inbox: socket.socket) -> None:
             os.close(trace_fd)
 
         def send_and_exit(trace: Trace) -> None:
-            # A program that swallowed its stop: its Trace so far, and the process ends here.
-            send(trace)
-            os._exit(0)
+            # A program that swallowed its stop, or is stuck in one long call: its Trace so
+            # far, and the process ends here, whatever happens (from the watchdog's thread,
+            # an exception would leave the program's thread waiting for the wall-clock kill).
+            status = 70
+            try:
+                send(trace)
+                status = 0
+            finally:
+                os._exit(status)
 
         send(
             trace_program(
