@@ -12,6 +12,7 @@ from gradstage.schema import (
     FULL_VALUE_LIMIT,
     HISTOGRAM_BINS,
     OpEvent,
+    Stats,
     Trace,
     Value,
     WarningEvent,
@@ -304,3 +305,34 @@ def test_a_sparse_gradient_is_shown_dense_and_says_it_is_sparse() -> None:
     assert (large.grad.stats.min, large.grad.stats.max) == (0.0, 1.0)
     assert small.value is not None
     assert small.value.layout is None  # the weight itself is an ordinary tensor
+
+
+def test_gradients_of_zeros_without_memory_show_their_zeros() -> None:
+    # The second derivative of l1_loss or abs is autograd's zero tensor without memory: a
+    # plain program prints it as zeros, and the Trace shows those numbers.
+    source = """
+import torch
+x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+t = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+(g,) = torch.autograd.grad(torch.nn.functional.l1_loss(x, t), [x], create_graph=True)
+g.sum().backward()
+big = torch.linspace(-1, 1, 500).requires_grad_()
+(gb,) = torch.autograd.grad(big.abs().sum(), [big], create_graph=True)
+gb.sum().backward()
+"""
+    trace = trace_program(source)
+    assert trace.error is None
+    plain = run_plainly(source).namespace
+    tensors = {t.name: t for t in trace.tensors}
+    for name in ("x", "t"):
+        grad = tensors[name].grad
+        assert grad is not None
+        assert grad.data == (plain[name].grad + 0).tolist()  # + 0 gives it memory
+    big = tensors["big"].grad
+    assert big is not None
+    assert big.stats == Stats(min=0.0, max=0.0, mean=0.0, std=0.0)
+    readable = [
+        v for e in trace.events for v in (getattr(e, "grad_inputs", None) or []) if v is not None
+    ]
+    assert readable
+    assert all(v.data is not None or v.stats is not None for v in readable)

@@ -131,6 +131,10 @@ class Snapshot:
             if is_functorch_wrapped(t):
                 raise RuntimeError("a torch.func transform's tensor")
             d = t.detach()
+            if d._is_zerotensor():
+                # Autograd's zeros without memory (the gradient of sign, of l1_loss's
+                # gradient): they print as zeros, but cannot be read as they are.
+                d = torch.zeros_like(d)
             if d.layout != torch.strided:
                 self._layout = str(d.layout).removeprefix("torch.")
                 d = d.to_dense()
