@@ -336,3 +336,47 @@ gb.sum().backward()
     ]
     assert readable
     assert all(v.data is not None or v.stats is not None for v in readable)
+
+
+LOOPS_OVER_UNUSUAL_TENSORS = {
+    "complex32": """
+import torch
+x = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+for step in range(10):
+    z = x.chalf() * 2
+    loss = z.abs().sum()
+    loss.backward()
+print(x.grad)
+""",
+    "complex_sparse": """
+import torch
+a = torch.tensor([[1 + 1j, 2], [0, 1j]], requires_grad=True)
+b = torch.tensor([[1, 1j], [2, 1]], requires_grad=True)
+mask = torch.eye(2, dtype=torch.complex64).to_sparse_csr()
+for step in range(10):
+    out = torch.sparse.sampled_addmm(mask, a, b)
+    loss = out.to_dense().abs().sum()
+    loss.backward()
+print(a.grad, b.grad)
+""",
+}
+
+
+@pytest.mark.parametrize("kind", list(LOOPS_OVER_UNUSUAL_TENSORS))
+def test_a_loop_over_complex32_or_sparse_complex_tensors_runs_as_plainly(kind: str) -> None:
+    # The iterations whose detail is not kept are still watched for NaN and inf: complex32
+    # has no sum, and a sparse complex tensor's numbers are read from what it stores.
+    source = LOOPS_OVER_UNUSUAL_TENSORS[kind]
+    trace = trace_program(source)
+    plain = run_plainly(source)
+    assert plain.error is None
+    assert trace.error is None
+    assert trace.stdout == plain.stdout
+    grads = {t.name: t.grad for t in trace.tensors if t.kind == "leaf"}
+    for name in ("x", "a", "b"):
+        if name in plain.namespace:
+            grad = grads[name]
+            assert grad is not None
+            want = plain.namespace[name].grad
+            shown = torch.tensor(grad.data, dtype=want.real.dtype)
+            assert torch.equal(shown, want.real.flatten())

@@ -9,7 +9,6 @@ never summarised at all.
 
 from __future__ import annotations
 
-import cmath
 import math
 import weakref
 from typing import Any
@@ -533,7 +532,15 @@ def is_finite(t: torch.Tensor) -> bool:
         if not (t.is_floating_point() or t.is_complex()) or is_functorch_wrapped(t):
             return True
         d = t.detach()
+        # Of a sparse tensor, the numbers it stores (the rest are zeros), copied: a view of
+        # them cannot be read as real numbers (complex ones are) in place.
+        if d.layout == torch.sparse_coo:
+            d = d._values().clone()
+        elif d.layout != torch.strided:
+            d = d.values().clone()
+        if d.is_complex():
+            # complex32 has no sum at all (and complex tensors are rare): element by element.
+            return bool(torch.isfinite(d).all())
         # One reduction: NaN and inf propagate into the sum (overflow is re-checked exactly).
         total = d.sum().item()
-        finite = cmath.isfinite(total) if isinstance(total, complex) else math.isfinite(total)
-        return finite or bool(torch.isfinite(d).all())
+        return math.isfinite(total) or bool(torch.isfinite(d).all())
