@@ -380,7 +380,9 @@ def _post_hook(
 def _key(g: torch.Tensor) -> tuple[Any, ...] | None:
     with torch._C.DisableTorchFunction():
         try:
-            return (g.data_ptr(), g._version, g.shape, g.stride(), g.dtype)
+            # A lazy conjugate or negation (ConjBackward0 sends ``grad.conj()``) is the same
+            # memory read differently.
+            return (g.data_ptr(), g._version, g.shape, g.stride(), g.dtype, g.is_conj(), g.is_neg())
         except RuntimeError:  # no strided storage (a sparse gradient): not cached
             return None
 
