@@ -279,3 +279,43 @@ def test_a_parametrized_weight_has_the_value_pytorch_computes() -> None:
         _as_tensor(weight.value).float(), model.fc.weight.detach(), rtol=0, atol=0
     )
     assert torch.equal(model.fc.weight, model.fc.weight.T)  # what the parametrization is for
+
+
+LAZY = """
+import torch
+model = torch.nn.Sequential(torch.nn.LazyLinear(3), torch.nn.Tanh(), torch.nn.LazyLinear(1))
+x = torch.randn(2, 4, requires_grad=True)
+loss = model(x).sum()
+loss.backward()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+opt.step()
+"""
+
+
+def test_a_lazy_modules_parameters_take_their_shapes_on_the_first_forward_as_in_pytorch() -> None:
+    trace = trace_program(LAZY)
+    assert trace.error is None, trace.error
+    plain = run_plainly(LAZY).namespace
+    _assert_parameters_are_pytorchs(trace, plain["model"])
+    names = {t.id: t.name for t in trace.tensors}
+    (step,) = [e for e in trace.events if isinstance(e, OptimizerEvent)]
+    after = {names[p.tensor]: _as_tensor(p.after) for p in step.params}
+    for name, param in plain["model"].named_parameters():
+        torch.testing.assert_close(after[f"model.{name}"].float(), param.detach())
+    # Giving the parameters their values is the module's construction, not the program's ops.
+    ops = [e.op for e in trace.events if isinstance(e, OpEvent)]
+    assert ops == ["randn", "linear", "tanh", "linear", "sum"]
+
+
+def test_a_lazy_module_made_before_the_program_runs_as_it_does_plainly() -> None:
+    source = "x = torch.ones(2, 4, requires_grad=True)\nmodel(x).sum().backward()\n"
+    torch.manual_seed(0)
+    traced = torch.nn.LazyLinear(3)
+    trace = trace_program(source, namespace={"torch": torch, "model": traced})
+    assert trace.error is None, trace.error
+    torch.manual_seed(0)
+    plain = torch.nn.LazyLinear(3)
+    exec(source, {"torch": torch, "model": plain})
+    assert traced.weight.grad is not None
+    torch.testing.assert_close(traced.weight.grad, plain.weight.grad)
+    assert [t.shape for t in trace.tensors if t.kind == "param"] == [[3, 4], [3]]

@@ -12,6 +12,7 @@ import weakref
 from typing import Any
 
 import torch
+from torch.nn.parameter import is_lazy
 from torch.overrides import TorchFunctionMode
 
 from gradstage.tracer.backward import run_backward, wrap_user_hook
@@ -567,6 +568,10 @@ class ForwardMode(TorchFunctionMode):
                 rec.emit("grad_set", line=line, tensor=holder.id, before=before, after=snap(value))
                 rec.grad_owner[value] = target
             return out
+        if is_lazy(target):
+            # A lazy module's parameter taking its shape on the first forward (``materialize``):
+            # it comes into being there; nothing had a value to change.
+            return func(*args)
         if attr == "data" and isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
             # ``w.data = ...``: the tensor's contents replaced behind autograd's back.
             line, _ = rec.user_frame()

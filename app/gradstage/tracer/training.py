@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.utils
 import torch.nn.utils.clip_grad
+from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.modules.module import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
@@ -248,6 +249,15 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         rec.record_custom(f"{cls.__name__}.apply", line, args, kwargs, out)
         return out
 
+    infer_parameters = LazyModuleMixin._infer_parameters
+
+    @functools.wraps(infer_parameters)
+    def infer_hushed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        """A lazy module giving its parameters their shapes and initial values on its first
+        forward is its construction, finished late: not recorded, as ``__init__`` is not."""
+        with rec.hush():
+            return infer_parameters(self, *args, **kwargs)
+
     def module_pre(module: Any, args: Any) -> None:
         rec.module_stack.append(module)
 
@@ -272,6 +282,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         register_module_forward_hook(module_post, always_call=True),
     ]
     setattr(torch.autograd.Function, "apply", classmethod(apply))
+    setattr(LazyModuleMixin, "_infer_parameters", infer_hushed)
     setattr(
         torch.optim.Optimizer, "zero_grad", zero_grad_wrapper(originals["opt_zero"], "optimizer")
     )
@@ -288,6 +299,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         for h in handles:
             h.remove()
         setattr(torch.autograd.Function, "apply", apply_descriptor)
+        setattr(LazyModuleMixin, "_infer_parameters", infer_parameters)
         setattr(torch.optim.Optimizer, "zero_grad", originals["opt_zero"])
         setattr(torch.nn.Module, "zero_grad", originals["mod_zero"])
         setattr(torch.nn.utils.clip_grad, "clip_grad_norm_", originals["clip"])
