@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ from torch.nn.modules.module import (
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
+from torch.nn.parameter import is_lazy
 from torch.nn.utils.parametrize import ParametrizationList
 from torch.optim.optimizer import (
     register_optimizer_step_post_hook,
@@ -60,7 +61,13 @@ def _hyper(group: dict[str, Any]) -> dict[str, Any]:
 
 
 def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
-    return [p for g in optimizer.param_groups for p in g["params"]]
+    return _materialized(p for g in optimizer.param_groups for p in g["params"])
+
+
+def _materialized(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """The parameters that exist yet: a lazy module's have no shape, value or gradient
+    before its first forward (``zero_grad`` or a step then passes them by)."""
+    return [p for p in params if not is_lazy(p)]
 
 
 def _state(optimizer: torch.optim.Optimizer, p: torch.Tensor) -> dict[str, Any]:
@@ -161,7 +168,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
                 params = (
                     _params(self)
                     if isinstance(self, torch.optim.Optimizer)
-                    else list(self.parameters())
+                    else _materialized(self.parameters())
                 )
                 if not set_to_none:
                     # zero_() fills only the gradients there are: one still None stays None.
