@@ -336,7 +336,9 @@ class ForwardMode(TorchFunctionMode):
         grad_enabled: bool,
     ) -> None:
         rec = self.rec
-        if not outputs:
+        if not outputs or any(t.is_nested for t in inputs + outputs):
+            # A nested tensor (``torch.nested``; a transformer's fast path with a padding
+            # mask) has no single shape to draw: its ops are run and not shown.
             return
         any_grad = any(t.requires_grad for t in inputs) or any(t.requires_grad for t in outputs)
         # Under no_grad, what a module computes (an evaluation pass) is the program's too.

@@ -509,8 +509,8 @@ CAPTURE = True
 
 
 def snap(t: Any) -> Snapshot | None:
-    """Snapshot a tensor; None for anything else (or an undefined gradient)."""
-    if CAPTURE and isinstance(t, torch.Tensor):
+    """Snapshot a tensor; None for anything else (an undefined gradient, a nested tensor)."""
+    if CAPTURE and isinstance(t, torch.Tensor) and not t.is_nested:
         return Snapshot(t)
     return None
 
