@@ -28,6 +28,7 @@ from gradstage.limits import Limits
 from gradstage.schema import Trace
 from gradstage.tracer.build import build_trace
 from gradstage.tracer.explain import COMPILE_WARNING, explain_error, explain_warning
+from gradstage.tracer.fastpath import fast_paths_as_plain
 from gradstage.tracer.forward import ForwardMode
 from gradstage.tracer.loops import END, ITER, LOOP, SIZED, instrument, sized
 from gradstage.tracer.plotshim import make_modules
@@ -755,6 +756,7 @@ def trace_program(
             sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO()
             try:
                 with (
+                    fast_paths_as_plain(ForwardMode),
                     ForwardMode(rec),
                     _stopped_in_time(stop_at, give_up if on_stuck else None) as stops,
                 ):
