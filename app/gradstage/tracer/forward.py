@@ -258,7 +258,9 @@ class ForwardMode(TorchFunctionMode):
         line, direct = rec.user_frame()
         inputs = _tensors(args) + _tensors(list(kwargs.values()))
         inplace = _is_inplace(name)
-        target = args[0] if inplace and args and isinstance(args[0], torch.Tensor) else None
+        # ``nn.init.zeros_(w)`` reaches the mode with ``w`` as the keyword ``tensor``.
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        target = first if inplace and isinstance(first, torch.Tensor) else None
         grad_enabled = torch.is_grad_enabled()
         if not direct and not grad_enabled and not rec.module_stack:
             # Torch's own no-grad work (a module's parameter init, a helper's temporaries) is

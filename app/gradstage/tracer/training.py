@@ -259,11 +259,15 @@ def capture_training(rec: Recorder) -> Iterator[None]:
     infer_parameters = LazyModuleMixin._infer_parameters
 
     @functools.wraps(infer_parameters)
-    def infer_hushed(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def infer_as_construction(self: Any, *args: Any, **kwargs: Any) -> Any:
         """A lazy module giving its parameters their shapes and initial values on its first
-        forward is its construction, finished late: not recorded, as ``__init__`` is not."""
-        with rec.hush():
+        forward is its construction, finished late: recorded as ``__init__`` is (the init
+        that changes a parameter, not torch's scratch memory), outside the forward."""
+        outer, rec.module_stack = rec.module_stack, []
+        try:
             return infer_parameters(self, *args, **kwargs)
+        finally:
+            rec.module_stack = outer
 
     def module_pre(module: Any, args: Any) -> None:
         rec.module_stack.append(module)
@@ -289,7 +293,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         register_module_forward_hook(module_post, always_call=True),
     ]
     setattr(torch.autograd.Function, "apply", classmethod(apply))
-    setattr(LazyModuleMixin, "_infer_parameters", infer_hushed)
+    setattr(LazyModuleMixin, "_infer_parameters", infer_as_construction)
     setattr(
         torch.optim.Optimizer, "zero_grad", zero_grad_wrapper(originals["opt_zero"], "optimizer")
     )
