@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from gradstage.limits import Limits
 from gradstage.schema import OptimizerEvent
@@ -71,3 +72,51 @@ def test_a_lazy_model_is_trained_as_in_pytorch_from_a_zero_grad_before_its_first
         assert value.data is not None
         got = torch.tensor([float(v) for v in value.data]).reshape(param.shape)
         torch.testing.assert_close(got, param.detach())
+
+
+OPTIONS_LOOP = """import torch
+model = torch.nn.Linear(3, 1)
+opt = OPTIMIZER
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+x = torch.randn(4, 3)
+seen = []
+for step in range(2):
+    opt.zero_grad()
+    model(x).pow(2).sum().backward()
+    opt.step()
+    seen.append(dict(opt.param_groups[0]))
+    sched.step()
+"""
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        "torch.optim.Rprop(model.parameters(), etas=(0.4, 1.3), step_sizes=(1e-5, 2.0))",
+        "torch.optim.Adagrad(model.parameters(), lr_decay=0.1, initial_accumulator_value=0.2)",
+        "torch.optim.ASGD(model.parameters(), lambd=0.01, t0=3.0)",
+        "torch.optim.RMSprop(model.parameters(), centered=True)",
+    ],
+)
+def test_a_step_shows_every_option_of_its_optimizer_as_pytorch_holds_it(optimizer: str) -> None:
+    source = OPTIONS_LOOP.replace("OPTIMIZER", optimizer)
+    trace = trace_program(source)
+    assert trace.error is None, trace.error
+    namespace: dict[str, object] = {}
+    torch.manual_seed(Limits().seed)  # as the tracer seeds a program
+    exec(compile(source, "<plain>", "exec"), namespace)
+    opt, seen = namespace["opt"], namespace["seen"]
+    assert isinstance(opt, torch.optim.Optimizer)
+    assert isinstance(seen, list)
+    group = seen[-1]  # the last step's group, before the scheduler halved its lr
+    last = [e for e in trace.events if isinstance(e, OptimizerEvent)][-1]
+    for name in opt.defaults:
+        value = group[name]
+        if name in ("foreach", "fused", "capturable", "differentiable") or value is None:
+            assert name not in last.hyper  # how torch runs the step, not its maths
+        elif isinstance(value, tuple):
+            assert last.hyper[name] == list(value), name
+        else:
+            assert last.hyper[name] == value, name
+    assert "initial_lr" not in last.hyper  # the scheduler's bookkeeping, not an option
+    assert last.hyper["lr"] == group["lr"] == 0.5 * group["initial_lr"]

@@ -43,11 +43,17 @@ _HYPER = (
     "alpha",
     "maximize",
 )
+# How torch runs the step (its kernels), not the step's maths.
+_IMPLEMENTATION = ("foreach", "fused", "capturable", "differentiable")
 
 
-def _hyper(group: dict[str, Any]) -> dict[str, Any]:
+def _hyper(group: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A param group's hyper-parameters: the options its optimizer takes (``defaults``: Rprop's
+    ``etas``, Adagrad's ``lr_decay``, ASGD's ``lambd``, not a scheduler's ``initial_lr``),
+    the common ones first."""
     out: dict[str, Any] = {}
-    for k in _HYPER:
+    names = [*_HYPER, *(k for k in defaults if k not in _HYPER and k not in _IMPLEMENTATION)]
+    for k in names:
         v = group.get(k)
         if isinstance(v, bool):
             out[k] = v
@@ -130,7 +136,7 @@ def capture_training(rec: Recorder) -> Iterator[None]:
         steps = []
         # The first group's hyper-parameters are the event's; a parameter of another group
         # whose differ (its own learning rate, no weight decay) carries its group's.
-        groups = [_hyper(group) for group in optimizer.param_groups]
+        groups = [_hyper(group, optimizer.defaults) for group in optimizer.param_groups]
         group_of = {
             id(p): i for i, group in enumerate(optimizer.param_groups) for p in group["params"]
         }
