@@ -120,3 +120,25 @@ def test_a_step_shows_every_option_of_its_optimizer_as_pytorch_holds_it(optimize
             assert last.hyper[name] == value, name
     assert "initial_lr" not in last.hyper  # the scheduler's bookkeeping, not an option
     assert last.hyper["lr"] == group["lr"] == 0.5 * group["initial_lr"]
+
+
+TENSOR_BETAS = """import torch
+model = torch.nn.Linear(3, 1)
+betas = (torch.tensor(0.8), torch.tensor(0.99))
+opt = torch.optim.Adam(model.parameters(), lr=torch.tensor(0.01), betas=betas)
+model(torch.randn(4, 3)).sum().backward()
+opt.step()
+"""
+
+
+def test_an_adam_step_with_tensor_betas_shows_them_as_pytorch_holds_them() -> None:
+    trace = trace_program(TENSOR_BETAS)
+    assert trace.error is None, trace.error
+    namespace: dict[str, object] = {}
+    exec(compile(TENSOR_BETAS, "<plain>", "exec"), namespace)
+    opt = namespace["opt"]
+    assert isinstance(opt, torch.optim.Optimizer)
+    (group,) = opt.param_groups
+    (step,) = [e for e in trace.events if isinstance(e, OptimizerEvent)]
+    assert step.hyper["betas"] == [float(b) for b in group["betas"]]
+    assert step.hyper["lr"] == float(group["lr"])

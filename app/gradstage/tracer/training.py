@@ -57,13 +57,22 @@ def _hyper(group: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         v = group.get(k)
         if isinstance(v, bool):
             out[k] = v
-        elif isinstance(v, int | float):
-            out[k] = float(v)
-        elif isinstance(v, tuple | list) and all(isinstance(x, int | float) for x in v):
-            out[k] = [float(x) for x in v]
-        elif isinstance(v, torch.Tensor) and v.numel() == 1:
-            out[k] = float(v)
+        elif (number := _number(v)) is not None:
+            out[k] = number
+        elif isinstance(v, tuple | list) and v:
+            numbers = [_number(x) for x in v]  # Adam's betas may be tensors, as its lr may
+            if all(x is not None for x in numbers):
+                out[k] = numbers
     return out
+
+
+def _number(v: Any) -> float | None:
+    """A hyper-parameter that is one number: a Python number or a one-element tensor."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        return float(v)
+    return None
 
 
 def _params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
