@@ -67,6 +67,9 @@ PREVIEW_LENGTH = 16
 HISTOGRAM_BINS = 16
 
 Number = float | str  # a float, or "nan" / "inf" / "-inf"
+# An optimizer's options by name: a number, a flag, or a tuple of numbers (Adam's betas; a None
+# in it is torch's "the default for the dtype", as in Adafactor's eps).
+Hyper = dict[str, Number | bool | list[Number | None] | None]
 
 
 class Stats(msgspec.Struct, frozen=True):
@@ -343,7 +346,7 @@ class ParamStep(msgspec.Struct, omit_defaults=True):
     # Adam's averages) and numbers; lists (LBFGS's history) are left out.
     state: dict[str, Value | Number] = msgspec.field(default_factory=dict)
     # This parameter's hyper-parameters when its param group's differ from the event's.
-    hyper: dict[str, Number | bool | list[Number] | None] | None = None
+    hyper: Hyper | None = None
 
 
 class OptimizerEvent(EventBase, tag="optimizer"):
@@ -352,7 +355,7 @@ class OptimizerEvent(EventBase, tag="optimizer"):
 
     optimizer: str = ""
     name: str | None = None
-    hyper: dict[str, Number | bool | list[Number] | None] = msgspec.field(default_factory=dict)
+    hyper: Hyper = msgspec.field(default_factory=dict)
     params: list[ParamStep] = msgspec.field(default_factory=list)
 
 

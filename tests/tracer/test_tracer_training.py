@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from gradstage.limits import Limits
-from gradstage.schema import OptimizerEvent
+from gradstage.schema import OptimizerEvent, decode, encode
 from gradstage.tracer import trace_program
 
 ROSENBROCK = """import torch
@@ -74,6 +74,17 @@ def test_a_lazy_model_is_trained_as_in_pytorch_from_a_zero_grad_before_its_first
         torch.testing.assert_close(got, param.detach())
 
 
+def _steps_traced_and_plain(source: str) -> tuple[list[OptimizerEvent], dict[str, object]]:
+    """The program's optimizer steps as traced, and its names after a plain run."""
+    trace = trace_program(source)
+    assert trace.error is None, trace.error
+    assert decode(encode(trace)) == trace
+    namespace: dict[str, object] = {}
+    torch.manual_seed(Limits().seed)  # as the tracer seeds a program
+    exec(compile(source, "<plain>", "exec"), namespace)
+    return [e for e in trace.events if isinstance(e, OptimizerEvent)], namespace
+
+
 OPTIONS_LOOP = """import torch
 model = torch.nn.Linear(3, 1)
 opt = OPTIMIZER
@@ -99,17 +110,12 @@ for step in range(2):
     ],
 )
 def test_a_step_shows_every_option_of_its_optimizer_as_pytorch_holds_it(optimizer: str) -> None:
-    source = OPTIONS_LOOP.replace("OPTIMIZER", optimizer)
-    trace = trace_program(source)
-    assert trace.error is None, trace.error
-    namespace: dict[str, object] = {}
-    torch.manual_seed(Limits().seed)  # as the tracer seeds a program
-    exec(compile(source, "<plain>", "exec"), namespace)
-    opt, seen = namespace["opt"], namespace["seen"]
+    steps, plain = _steps_traced_and_plain(OPTIONS_LOOP.replace("OPTIMIZER", optimizer))
+    opt, seen = plain["opt"], plain["seen"]
     assert isinstance(opt, torch.optim.Optimizer)
     assert isinstance(seen, list)
     group = seen[-1]  # the last step's group, before the scheduler halved its lr
-    last = [e for e in trace.events if isinstance(e, OptimizerEvent)][-1]
+    last = steps[-1]
     for name in opt.defaults:
         value = group[name]
         if name in ("foreach", "fused", "capturable", "differentiable") or value is None:
@@ -132,13 +138,18 @@ opt.step()
 
 
 def test_an_adam_step_with_tensor_betas_shows_them_as_pytorch_holds_them() -> None:
-    trace = trace_program(TENSOR_BETAS)
-    assert trace.error is None, trace.error
-    namespace: dict[str, object] = {}
-    exec(compile(TENSOR_BETAS, "<plain>", "exec"), namespace)
-    opt = namespace["opt"]
+    (step,), plain = _steps_traced_and_plain(TENSOR_BETAS)
+    opt = plain["opt"]
     assert isinstance(opt, torch.optim.Optimizer)
     (group,) = opt.param_groups
-    (step,) = [e for e in trace.events if isinstance(e, OptimizerEvent)]
     assert step.hyper["betas"] == [float(b) for b in group["betas"]]
     assert step.hyper["lr"] == float(group["lr"])
+
+
+def test_an_adafactor_step_shows_its_default_eps_with_the_dtype_default_as_none() -> None:
+    source = TENSOR_BETAS.replace("torch.optim.Adam(", "torch.optim.Adafactor(")
+    (step,), plain = _steps_traced_and_plain(source.replace(", betas=betas", ""))
+    opt = plain["opt"]
+    assert isinstance(opt, torch.optim.Optimizer)
+    assert opt.param_groups[0]["eps"] == (None, 1e-3)
+    assert step.hyper["eps"] == [None, 1e-3]

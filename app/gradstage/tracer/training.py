@@ -60,8 +60,11 @@ def _hyper(group: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         elif (number := _number(v)) is not None:
             out[k] = number
         elif isinstance(v, tuple | list) and v:
-            numbers = [_number(x) for x in v]  # Adam's betas may be tensors, as its lr may
-            if all(x is not None for x in numbers):
+            # Adam's betas may be tensors, as its lr may; Adafactor's eps is (None, 1e-3).
+            numbers = [_number(x) for x in v]
+            if all(n is not None or x is None for n, x in zip(numbers, v, strict=True)) and any(
+                n is not None for n in numbers
+            ):
                 out[k] = numbers
     return out
 
