@@ -682,18 +682,20 @@ def trace_program(
             tensor=rec.warning_tensor,
         )
 
-    def time_error(line: int | None, caught: bool, long_call: bool = False) -> dict[str, Any]:
+    def time_error(line: int | None, how: str = "stopped") -> dict[str, Any]:
+        """The error of a program stopped in time: ``how`` it ended, "stopped" (where the
+        stop reached it), "caught" (it swallowed the stop) or "long_call" (inside one)."""
         explanation = (
             "The program ran longer than it is allowed and was stopped at this line. Look for "
             "a loop that never ends, or use fewer iterations."
         )
-        if long_call:
+        if how == "long_call":
             explanation = (
                 "The program ran longer than it is allowed and was stopped at this line, in "
                 "the middle of one operation that took too long to wait for (an operation "
                 "on very large tensors, for example). Use smaller tensors."
             )
-        elif caught:
+        elif how == "caught":
             explanation += (
                 " It caught the exception that stopped it (a bare except: or except "
                 "BaseException catches it) and went on, so it was stopped for good here."
@@ -722,7 +724,7 @@ def trace_program(
             if frame.f_code.co_filename == PROGRAM_FILE:
                 line = frame.f_lineno
             frame = frame.f_back
-        error = time_error(line, not long_call, long_call)
+        error = time_error(line, "long_call" if long_call else "caught")
         with torch._C.DisableTorchFunction():
             on_stuck(_finish(rec, out, err, error, started, source, namespace))
 
@@ -775,7 +777,9 @@ def trace_program(
             "code": "output_limit",
         }
     except TimeLimitExceeded as exc:
-        error = time_error(_program_line(exc.__traceback__), stops[0] > 1)
+        error = time_error(
+            _program_line(exc.__traceback__), "caught" if stops[0] > 1 else "stopped"
+        )
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = {

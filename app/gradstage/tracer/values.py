@@ -346,17 +346,23 @@ def _summarise_non_finite(f: torch.Tensor, shape: list[int], dtype: str) -> Valu
 
 def _bin_counts(a: Any, lo: float, hi: float) -> list[int]:
     """Counts of ``a``'s elements (float64, finite) in ``HISTOGRAM_BINS`` equal bins over
-    [lo, hi], as ``torch.histc`` counts them: the maximum falls in the last bin; all fall in
-    the first when lo == hi."""
-    if hi > lo:
-        # In halves: the span of numbers near the largest float64 would overflow.
-        scaled = (a * 0.5 - lo * 0.5) * (HISTOGRAM_BINS / (hi * 0.5 - lo * 0.5))
-        index = numpy.nan_to_num(scaled, nan=0.0, posinf=HISTOGRAM_BINS - 1).astype(numpy.intp)
-        numpy.minimum(index, HISTOGRAM_BINS - 1, out=index)
-    else:
-        index = numpy.zeros(a.shape[0], dtype=numpy.intp)
+    [lo, hi], as ``torch.histc`` counts them (see ``_bin_index``)."""
+    index = _bin_index(a, numpy.float64(lo), numpy.float64(hi))
     counts: list[int] = numpy.bincount(index, minlength=HISTOGRAM_BINS).tolist()
     return counts
+
+
+def _bin_index(a: Any, lo: Any, hi: Any) -> Any:
+    """The bin of each element of ``a`` (float64, finite) among ``HISTOGRAM_BINS`` equal bins
+    over [lo, hi] (``lo`` and ``hi`` per element, or one each): the maximum falls in the last
+    bin; all fall in the first when lo == hi. Computed in halves: the span of numbers near the
+    largest float64 would overflow."""
+    span = hi * 0.5 - lo * 0.5
+    scale = numpy.divide(HISTOGRAM_BINS, span, out=numpy.zeros_like(span), where=span > 0)
+    scaled = (a * 0.5 - lo * 0.5) * scale
+    index = numpy.nan_to_num(scaled, nan=0.0, posinf=HISTOGRAM_BINS - 1).astype(numpy.intp)
+    numpy.minimum(index, HISTOGRAM_BINS - 1, out=index)
+    return index
 
 
 # The buffer each dtype's medium snapshots are being copied into, the buffers filled since the
@@ -468,15 +474,8 @@ def _batch_values(buffer: Any, snaps: list[Snapshot]) -> list[Value]:
     last = starts + (taken - 1) * steps
     moves[first[1:]] = starts[1:] - last[:-1]
     moves[0] = starts[0]
-    # In halves, as _bin_counts does: the span of numbers near the largest float64 would
-    # overflow.
-    sample = flat[numpy.cumsum(moves)].astype(numpy.float64) * 0.5
-    spans = highs * 0.5 - lows * 0.5
-    scales = numpy.divide(HISTOGRAM_BINS, spans, out=numpy.zeros_like(spans), where=spans > 0)
-    sample -= numpy.repeat(lows * 0.5, taken)
-    sample *= numpy.repeat(scales, taken)
-    bins = numpy.nan_to_num(sample, nan=0.0, posinf=HISTOGRAM_BINS - 1).astype(numpy.intp)
-    numpy.minimum(bins, HISTOGRAM_BINS - 1, out=bins)
+    sample = flat[numpy.cumsum(moves)].astype(numpy.float64)
+    bins = _bin_index(sample, numpy.repeat(lows, taken), numpy.repeat(highs, taken))
     bins += numpy.repeat(numpy.arange(0, count * HISTOGRAM_BINS, HISTOGRAM_BINS), taken)
     flat_counts = numpy.bincount(bins, minlength=count * HISTOGRAM_BINS)
     counts: list[list[int]] = flat_counts.reshape(count, HISTOGRAM_BINS).tolist()
